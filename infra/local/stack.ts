@@ -1,0 +1,258 @@
+// The local stack: Google's Firestore and Pub/Sub emulators, a Kubernetes control plane with kwok
+// nodes, Prometheus, and the functions in functions-framework processes. `up` is idempotent and
+// recovers from a crash (parts that no longer answer are cleaned up and started again); `down`
+// stops every process it started. State lives in one JSON file in the stack's folder.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { firestorePart, pubsubPart } from './components/emulators.ts';
+import { type FunctionsState, functionsPart, type HostedFunction } from './components/functions.ts';
+import { type KubeState, kubernetesPart } from './components/kubernetes.ts';
+import type { Part, PartStatus, ServerState, StackContext } from './components/part.ts';
+import { backfill, type PrometheusState, prometheusPart } from './components/prometheus.ts';
+import { withLock } from './process.ts';
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+
+/** The emulator ports that firebase.json declares, which the default stack takes when free. */
+export function firebasePorts(): Partial<Record<string, number>> {
+  const config = JSON.parse(readFileSync(join(repoRoot, 'firebase.json'), 'utf8')) as {
+    emulators?: Record<string, { port?: number }>;
+  };
+  const ports: Partial<Record<string, number>> = {};
+  for (const name of ['firestore', 'pubsub']) {
+    const port = config.emulators?.[name]?.port;
+    if (port) ports[name] = port;
+  }
+  return ports;
+}
+
+/** Where `switchyard dev` keeps its stack unless SWITCHYARD_STACK_DIR says otherwise. */
+export function defaultStateDir(): string {
+  return process.env.SWITCHYARD_STACK_DIR ?? join(repoRoot, '.switchyard', 'stack');
+}
+
+interface PartStates {
+  firestore?: ServerState;
+  pubsub?: ServerState;
+  kubernetes?: KubeState;
+  prometheus?: PrometheusState;
+  functions?: FunctionsState;
+}
+type PartName = keyof PartStates;
+
+interface StackFile {
+  projectId: string;
+  parts: PartStates;
+}
+
+export interface StackOptions {
+  stateDir?: string;
+  projectId?: string;
+  log?: (message: string) => void;
+  /** Ports to prefer per part when free, e.g. firebasePorts() for the default stack. */
+  preferredPorts?: Partial<Record<string, number>>;
+  /** The functions to host; none by default. */
+  functions?: () => Promise<HostedFunction[]>;
+}
+
+export interface StackStatus {
+  projectId: string;
+  stateDir: string;
+  firestoreEmulatorHost: string | null;
+  pubsubEmulatorHost: string | null;
+  kubeconfig: string | null;
+  prometheusUrl: string | null;
+  functions: { name: string; url: string; subscription: string }[];
+  parts: Record<PartName, PartStatus>;
+}
+
+const firstWave = ['firestore', 'pubsub', 'kubernetes', 'prometheus'] as const;
+const order: PartName[] = [...firstWave, 'functions'];
+
+export class LocalStack {
+  readonly stateDir: string;
+  private readonly projectIdWanted: string;
+  private readonly log: (message: string) => void;
+  private readonly preferredPorts: Partial<Record<string, number>>;
+  private readonly parts: { [K in PartName]: Part<NonNullable<PartStates[K]>> };
+
+  constructor(opts: StackOptions = {}) {
+    this.stateDir = resolve(opts.stateDir ?? defaultStateDir());
+    this.projectIdWanted = opts.projectId ?? 'switchyard-local';
+    this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
+    this.preferredPorts = opts.preferredPorts ?? {};
+    this.parts = {
+      firestore: firestorePart,
+      pubsub: pubsubPart,
+      kubernetes: kubernetesPart,
+      prometheus: prometheusPart,
+      functions: functionsPart(opts.functions ?? (async () => [])),
+    };
+  }
+
+  private get file(): string {
+    return join(this.stateDir, 'stack.json');
+  }
+
+  private read(): StackFile {
+    if (!existsSync(this.file)) return { projectId: this.projectIdWanted, parts: {} };
+    return JSON.parse(readFileSync(this.file, 'utf8')) as StackFile;
+  }
+
+  private write(state: StackFile): void {
+    mkdirSync(this.stateDir, { recursive: true });
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+    renameSync(tmp, this.file);
+  }
+
+  private context(file: StackFile): StackContext {
+    return {
+      stateDir: this.stateDir,
+      projectId: file.projectId,
+      log: this.log,
+      env: envOf(file),
+      preferredPorts: this.preferredPorts,
+    };
+  }
+
+  /** Brings every part up; parts already running are kept, dead ones are cleaned and restarted. */
+  async up(): Promise<StackStatus> {
+    const file = this.read();
+    mkdirSync(this.stateDir, { recursive: true });
+    const startedNow: PartName[] = [];
+    const ensure = async <K extends PartName>(name: K): Promise<void> => {
+      const part = this.parts[name] as Part<NonNullable<PartStates[K]>>;
+      const previous = file.parts[name] as NonNullable<PartStates[K]> | undefined;
+      if (previous) {
+        const status = await part.check(previous, this.context(file));
+        if (status.state === 'running') return;
+        this.log(
+          `${name}: ${status.state}${status.detail ? ` (${status.detail})` : ''}; cleaning up and starting again`,
+        );
+        await part.stop(previous, this.context(file));
+        delete file.parts[name];
+        this.write(file);
+      }
+      this.log(`${name}: starting`);
+      const t0 = Date.now();
+      const state = await part.start(this.context(file));
+      file.parts[name] = state as PartStates[K];
+      startedNow.push(name);
+      this.write(file);
+      this.log(`${name}: running (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    };
+    try {
+      const results = await Promise.allSettled(firstWave.map((name) => ensure(name)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      // The functions restart whenever another part did, so they see the current hosts and ports.
+      if (startedNow.length > 0 && file.parts.functions) {
+        await this.parts.functions.stop(file.parts.functions, this.context(file));
+        delete file.parts.functions;
+      }
+      await ensure('functions');
+    } catch (err) {
+      for (const name of [...startedNow].reverse()) await this.stopPart(file, name);
+      this.write(file);
+      throw err;
+    }
+    return this.status();
+  }
+
+  /** Stops every part and removes the state file. Idempotent. */
+  async down(): Promise<void> {
+    const file = this.read();
+    for (const name of [...order].reverse()) {
+      if (file.parts[name]) this.log(`${name}: stopping`);
+      await this.stopPart(file, name);
+      this.write(file);
+    }
+    rmSync(this.file, { force: true });
+  }
+
+  private async stopPart(file: StackFile, name: PartName): Promise<void> {
+    const state = file.parts[name];
+    if (!state) return;
+    const part = this.parts[name] as Part<typeof state>;
+    await part.stop(state, this.context(file));
+    delete file.parts[name];
+  }
+
+  /** What is running and how to reach it. */
+  async status(): Promise<StackStatus> {
+    const file = this.read();
+    const ctx = this.context(file);
+    const parts = {} as Record<PartName, PartStatus>;
+    await Promise.all(
+      order.map(async (name) => {
+        const state = file.parts[name];
+        const part = this.parts[name] as Part<NonNullable<typeof state>>;
+        parts[name] = state ? await part.check(state, ctx) : { state: 'stopped' };
+      }),
+    );
+    return {
+      ...endpointsOf(file),
+      stateDir: this.stateDir,
+      functions: (file.parts.functions?.functions ?? []).map((f) => ({
+        name: f.name,
+        url: `http://${f.host}`,
+        subscription: f.subscription,
+      })),
+      parts,
+    };
+  }
+
+  /** The Prometheus part's state, for scrape targets. */
+  prometheus(): PrometheusState {
+    const state = this.read().parts.prometheus;
+    if (!state) throw new Error('Prometheus is not running: run `switchyard dev up`');
+    return state;
+  }
+
+  /**
+   * Loads exact series (OpenMetrics text with timestamps) into the stack's Prometheus. Prometheus
+   * restarts on the same port to pick them up, so callers are serialised by a lock file.
+   */
+  async backfillPrometheus(openMetrics: string): Promise<void> {
+    await withLock(join(this.stateDir, 'prometheus.lock'), async () => {
+      const file = this.read();
+      if (!file.parts.prometheus) throw new Error('Prometheus is not running: run `switchyard dev up`');
+      file.parts.prometheus = await backfill(file.parts.prometheus, openMetrics);
+      this.write(file);
+    });
+  }
+}
+
+type Endpoints = Pick<
+  StackStatus,
+  'projectId' | 'firestoreEmulatorHost' | 'pubsubEmulatorHost' | 'kubeconfig' | 'prometheusUrl'
+>;
+
+function endpointsOf(file: StackFile): Endpoints {
+  const p = file.parts;
+  return {
+    projectId: file.projectId,
+    firestoreEmulatorHost: p.firestore?.host ?? null,
+    pubsubEmulatorHost: p.pubsub?.host ?? null,
+    kubeconfig: p.kubernetes?.kubeconfig ?? null,
+    prometheusUrl: p.prometheus ? `http://${p.prometheus.host}` : null,
+  };
+}
+
+function envOf(file: StackFile): Record<string, string> {
+  return stackEnv(endpointsOf(file));
+}
+
+/** The environment variables that point clients (and functions) at a stack's parts. */
+export function stackEnv(status: Endpoints): Record<string, string> {
+  const env: Record<string, string> = { GOOGLE_CLOUD_PROJECT: status.projectId };
+  if (status.firestoreEmulatorHost) env.FIRESTORE_EMULATOR_HOST = status.firestoreEmulatorHost;
+  if (status.pubsubEmulatorHost) {
+    env.PUBSUB_EMULATOR_HOST = status.pubsubEmulatorHost;
+    env.PUBSUB_PROJECT_ID = status.projectId;
+  }
+  if (status.kubeconfig) env.KUBECONFIG = status.kubeconfig;
+  if (status.prometheusUrl) env.SWITCHYARD_PROMETHEUS_URL = status.prometheusUrl;
+  return env;
+}

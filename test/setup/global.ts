@@ -1,0 +1,50 @@
+// Starts one local stack for the whole test run and stops it at the end, leaving no process behind.
+// A stack left over by a killed earlier run (its folder still exists) is brought down first.
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { LocalStack, repoRoot } from '../../infra/local/stack.ts';
+
+const testStacks = join(repoRoot, '.switchyard', 'test-stacks');
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const log = (m: string) => process.stderr.write(`[stack] ${m}\n`);
+  if (existsSync(testStacks)) {
+    for (const old of readdirSync(testStacks)) {
+      log(`cleaning up the stack of an earlier run: ${old}`);
+      await new LocalStack({ stateDir: join(testStacks, old), log }).down();
+      rmSync(join(testStacks, old), { recursive: true, force: true });
+    }
+  }
+  const runId = `run-${Date.now().toString(36)}`;
+  const stateDir = join(testStacks, runId);
+  mkdirSync(stateDir, { recursive: true });
+  const stack = new LocalStack({ stateDir, projectId: `switchyard-${runId}`, log });
+  const teardown = async () => {
+    await stack.down();
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  try {
+    const status = await stack.up();
+    if (
+      !status.firestoreEmulatorHost ||
+      !status.pubsubEmulatorHost ||
+      !status.kubeconfig ||
+      !status.prometheusUrl
+    ) {
+      throw new Error(`the local stack is incomplete: ${JSON.stringify(status.parts)}`);
+    }
+    project.provide('stack', {
+      projectId: status.projectId,
+      stateDir,
+      firestoreEmulatorHost: status.firestoreEmulatorHost,
+      pubsubEmulatorHost: status.pubsubEmulatorHost,
+      kubeconfig: status.kubeconfig,
+      prometheusUrl: status.prometheusUrl,
+    });
+  } catch (err) {
+    await teardown();
+    throw err;
+  }
+  return teardown;
+}
