@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default'],
+    // There is no Google metadata server on these machines; stop the client libraries probing for one.
+    env: { METADATA_SERVER_DETECTION: 'none' },
     projects: [
       {
         test: {

@@ -71,7 +71,9 @@ const acts: [string, Act][] = [
             selector: { matchLabels: labels },
             template: {
               metadata: { labels },
-              spec: { containers: [{ name: 'hello', image: `registry.example/hello@sha256:${'0'.repeat(64)}` }] },
+              spec: {
+                containers: [{ name: 'hello', image: `registry.example/hello@sha256:${'0'.repeat(64)}` }],
+              },
             },
           },
         },
@@ -137,7 +139,11 @@ export function demoCommand(): Command {
           out(`The stack keeps running; stop it with: switchyard dev down --state-dir ${stack.stateDir}`);
         }
       }
-      out(failures === 0 ? 'Demo finished: every part works.' : `Demo failed: ${failures} part(s) did not work.`);
+      out(
+        failures === 0
+          ? 'Demo finished: every part works.'
+          : `Demo failed: ${failures} part(s) did not work.`,
+      );
       if (failures > 0) process.exitCode = 1;
     });
 }

@@ -21,6 +21,14 @@ missing=()
 for b in "${want[@]}"; do [ -x "$bin/$b" ] || missing+=("$b"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "$bin"; exit 0; fi
 
+# Two stacks starting at once on a cold cache must not build into the same folder.
+mkdir -p "$cache_root/bin"
+exec 9>"$cache_root/bin/.build.lock"
+flock 9
+missing=()
+for b in "${want[@]}"; do [ -x "$bin/$b" ] || missing+=("$b"); done
+if [ ${#missing[@]} -eq 0 ]; then echo "$bin"; exit 0; fi
+
 mkdir -p "$bin.partial"
 log() { echo "[build-binaries] $*" >&2; }
 minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}

@@ -4,12 +4,14 @@
 // stops every process it started. State lives in one JSON file in the stack's folder.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { topology } from '../../shared/topology.ts';
 import { firestorePart, pubsubPart } from './components/emulators.ts';
-import { type FunctionsState, functionsPart, type HostedFunction } from './components/functions.ts';
+import { type FunctionsConfig, type FunctionsState, functionsPart } from './components/functions.ts';
 import { type KubeState, kubernetesPart } from './components/kubernetes.ts';
 import type { Part, PartStatus, ServerState, StackContext } from './components/part.ts';
 import { backfill, type PrometheusState, prometheusPart } from './components/prometheus.ts';
 import { withLock } from './process.ts';
+import { switchyardFunctions } from './switchyard.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -24,6 +26,16 @@ export function firebasePorts(): Partial<Record<string, number>> {
     if (port) ports[name] = port;
   }
   return ports;
+}
+
+/** Switchyard's functions with a scheduler tick every minute, as deployed (env can speed it up). */
+export function switchyardStack(overrides: Partial<FunctionsConfig> = {}): FunctionsConfig {
+  return {
+    functions: switchyardFunctions(),
+    sweepTopic: topology().sweepTopic,
+    sweepSeconds: Number(process.env.SWITCHYARD_SWEEP_SECONDS ?? 60),
+    ...overrides,
+  };
 }
 
 /** Where `switchyard dev` keeps its stack unless SWITCHYARD_STACK_DIR says otherwise. */
@@ -51,8 +63,8 @@ export interface StackOptions {
   log?: (message: string) => void;
   /** Ports to prefer per part when free, e.g. firebasePorts() for the default stack. */
   preferredPorts?: Partial<Record<string, number>>;
-  /** The functions to host; none by default. */
-  functions?: () => Promise<HostedFunction[]>;
+  /** The functions to host; Switchyard's own by default. */
+  functions?: () => Promise<FunctionsConfig>;
 }
 
 export interface StackStatus {
@@ -62,7 +74,7 @@ export interface StackStatus {
   pubsubEmulatorHost: string | null;
   kubeconfig: string | null;
   prometheusUrl: string | null;
-  functions: { name: string; url: string; subscription: string }[];
+  functions: { name: string; url: string; subscriptions: string[] }[];
   parts: Record<PartName, PartStatus>;
 }
 
@@ -86,7 +98,7 @@ export class LocalStack {
       pubsub: pubsubPart,
       kubernetes: kubernetesPart,
       prometheus: prometheusPart,
-      functions: functionsPart(opts.functions ?? (async () => [])),
+      functions: functionsPart(opts.functions ?? (async () => switchyardStack())),
     };
   }
 
@@ -197,7 +209,7 @@ export class LocalStack {
       functions: (file.parts.functions?.functions ?? []).map((f) => ({
         name: f.name,
         url: `http://${f.host}`,
-        subscription: f.subscription,
+        subscriptions: f.subscriptions,
       })),
       parts,
     };
@@ -246,7 +258,11 @@ function envOf(file: StackFile): Record<string, string> {
 
 /** The environment variables that point clients (and functions) at a stack's parts. */
 export function stackEnv(status: Endpoints): Record<string, string> {
-  const env: Record<string, string> = { GOOGLE_CLOUD_PROJECT: status.projectId };
+  // No metadata server here: without this, Google's clients probe for one and warn.
+  const env: Record<string, string> = {
+    GOOGLE_CLOUD_PROJECT: status.projectId,
+    METADATA_SERVER_DETECTION: 'none',
+  };
   if (status.firestoreEmulatorHost) env.FIRESTORE_EMULATOR_HOST = status.firestoreEmulatorHost;
   if (status.pubsubEmulatorHost) {
     env.PUBSUB_EMULATOR_HOST = status.pubsubEmulatorHost;

@@ -1,8 +1,9 @@
 // Starts one local stack for the whole test run and stops it at the end, leaving no process behind.
 // A stack left over by a killed earlier run (its folder still exists) is brought down first.
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { isAlive } from '../../infra/local/process.ts';
 import { LocalStack, repoRoot } from '../../infra/local/stack.ts';
 
 const testStacks = join(repoRoot, '.switchyard', 'test-stacks');
@@ -11,6 +12,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const log = (m: string) => process.stderr.write(`[stack] ${m}\n`);
   if (existsSync(testStacks)) {
     for (const old of readdirSync(testStacks)) {
+      // A stack whose test run is still alive belongs to a concurrent run: leave it alone.
+      const owner = Number(
+        readFileSync(join(testStacks, old, 'owner.pid'), { encoding: 'utf8', flag: 'a+' }) || 0,
+      );
+      if (owner && isAlive(owner)) continue;
       log(`cleaning up the stack of an earlier run: ${old}`);
       await new LocalStack({ stateDir: join(testStacks, old), log }).down();
       rmSync(join(testStacks, old), { recursive: true, force: true });
@@ -19,6 +25,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const runId = `run-${Date.now().toString(36)}`;
   const stateDir = join(testStacks, runId);
   mkdirSync(stateDir, { recursive: true });
+  writeFileSync(join(stateDir, 'owner.pid'), String(process.pid));
   const stack = new LocalStack({ stateDir, projectId: `switchyard-${runId}`, log });
   const teardown = async () => {
     await stack.down();

@@ -32,8 +32,7 @@ describe('Pub/Sub emulator and functions-framework', () => {
       {
         name: 'probe',
         source: join(repoRoot, 'test/fixtures/functions/probe.ts'),
-        topic,
-        subscription: `${id}-push`,
+        triggers: [{ topic, subscription: `${id}-push` }],
         deadLetterTopic,
         maxDeliveryAttempts: 5,
       },

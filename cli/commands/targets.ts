@@ -1,0 +1,222 @@
+// `switchyard validate -f`, `apply -f` and `targets`: ReleaseTarget files and the stored targets.
+import { readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { Command, Option } from 'commander';
+import { firestoreClient } from '../../shared/adapters/clients.ts';
+import { type Config, config } from '../../shared/config.ts';
+import { parseReleaseTargets, type ReleaseTarget, type TargetError } from '../../shared/target/schema.ts';
+import { type StoredTarget, TargetStore } from '../../shared/target/store.ts';
+import { type OutputFormat, parseOutputFormat, print } from '../output.ts';
+
+/** Exit codes scripts can rely on. */
+export const exitCodes = { ok: 0, failure: 1, invalidInput: 2 } as const;
+
+const exitCodeHelp = `
+Exit codes:
+  0  success
+  1  runtime failure (e.g. Firestore unreachable, GOOGLE_CLOUD_PROJECT not set)
+  2  invalid input (unreadable file, YAML or schema errors); nothing was stored`;
+
+const outputOption = () =>
+  new Option('-o, --output <format>', 'json, yaml or text').default('text').argParser(parseOutputFormat);
+const fileOption = () =>
+  new Option(
+    '-f, --filename <file>',
+    'ReleaseTarget YAML file, several documents separated by ---; - reads stdin',
+  ).makeOptionMandatory();
+
+type FileResult =
+  | { ok: true; file: string; targets: ReleaseTarget[] }
+  | { ok: false; file: string; errors: TargetError[] };
+
+/** Reads and validates a file; an unreadable file is one error of the input, like a syntax error. */
+function readTargets(file: string): FileResult {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    return {
+      ok: false,
+      file,
+      errors: [{ document: 0, path: '', message: `cannot read ${file}: ${reason}` }],
+    };
+  }
+  const name = file === '-' ? 'stdin' : file;
+  const parsed = parseReleaseTargets(text, name);
+  return 'targets' in parsed
+    ? { ok: true, file: name, targets: parsed.targets }
+    : { ok: false, file: name, errors: parsed.errors };
+}
+
+/** `file:line path: message`, the shape editors and CI logs turn into links. */
+function errorLine(file: string, e: TargetError): string {
+  const where =
+    e.line === undefined ? file : `${file}:${e.line}${e.column === undefined ? '' : `:${e.column}`}`;
+  if (e.path) return `${where} ${e.path}: ${e.message}`;
+  // A problem of the whole file whose message already names it.
+  return e.message.includes(file) ? e.message : `${where}: ${e.message}`;
+}
+
+/** Prints the errors of an invalid file in the chosen format and sets exit code 2. */
+function reportInvalid(format: OutputFormat, result: Extract<FileResult, { ok: false }>, verb: string): void {
+  const data = { file: result.file, valid: false, errors: result.errors };
+  if (format === 'text') {
+    for (const e of result.errors) process.stderr.write(`${errorLine(result.file, e)}\n`);
+    const n = result.errors.length;
+    process.stderr.write(`${result.file}: ${n} error${n === 1 ? '' : 's'}${verb}\n`);
+  } else {
+    print(format, data, () => '');
+  }
+  process.exitCode = exitCodes.invalidInput;
+}
+
+/** Who applies: the local user at this machine, recorded with each stored target. */
+function actor(): string {
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `unknown@${hostname()}`;
+  }
+}
+
+/** Runs `work` with a TargetStore on the configured Firestore, and closes the client after. */
+async function withStore<T>(work: (store: TargetStore) => Promise<T>): Promise<T> {
+  const cfg = config();
+  const db = firestoreClient(cfg);
+  try {
+    return await work(new TargetStore(db));
+  } catch (err) {
+    throw new Error(firestoreAdvice(err, cfg));
+  } finally {
+    await db.terminate();
+  }
+}
+
+/** A Firestore failure in words that say what to check (gRPC status codes 14, 7, 16). */
+function firestoreAdvice(err: unknown, cfg: Config): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown }).code;
+  const where = cfg.firestoreEmulatorHost
+    ? `the Firestore emulator at ${cfg.firestoreEmulatorHost}`
+    : `Firestore of project ${cfg.projectId}`;
+  if (code === 14)
+    return `cannot reach ${where} (${message.split('\n')[0]}): ${
+      cfg.firestoreEmulatorHost
+        ? 'is the local stack up? See switchyard dev status'
+        : 'check the network and that Firestore is enabled in the project'
+    }`;
+  if (code === 7 || code === 16)
+    return `${where} refused access (${message.split('\n')[0]}): check your credentials (gcloud auth application-default login) and roles`;
+  return message;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** `switchyard validate -f <file>`: checks a file without storing anything. */
+export function validateCommand(): Command {
+  return new Command('validate')
+    .description('check a ReleaseTarget file and list every error with its line and path; stores nothing')
+    .addOption(fileOption())
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `\nExamples:\n  switchyard validate -f examples/blue-green.yaml\n  cat targets.yaml | switchyard validate -f - -o json\n${exitCodeHelp}`,
+    )
+    .action((opts: { filename: string; output: OutputFormat }) => {
+      const result = readTargets(opts.filename);
+      if (!result.ok) return reportInvalid(opts.output, result, '');
+      print(
+        opts.output,
+        { file: result.file, valid: true, targets: result.targets },
+        (d) => `${d.file}: ${plural(d.targets.length, 'target')} valid`,
+      );
+    });
+}
+
+/** `switchyard apply -f <file>`: validates, then stores every target of the file or none. */
+export function applyCommand(): Command {
+  return new Command('apply')
+    .description(
+      'store the ReleaseTargets of a file: all of them or, on any error, none (the file is validated first)',
+    )
+    .addOption(fileOption())
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `\nPrints created, configured (changed) or unchanged for each target.\n\nExamples:\n  switchyard apply -f examples/blue-green.yaml\n  switchyard apply -f targets.yaml -o json\n${exitCodeHelp}`,
+    )
+    .action(async (opts: { filename: string; output: OutputFormat }) => {
+      const result = readTargets(opts.filename);
+      if (!result.ok) return reportInvalid(opts.output, result, '; nothing was applied');
+      const applied = await withStore((store) => store.apply(result.targets, actor()));
+      print(opts.output, applied, (rows) =>
+        rows.map((r) => `releasetarget/${r.name} ${r.result} (generation ${r.generation})`).join('\n'),
+      );
+    });
+}
+
+function strategyOf(target: ReleaseTarget): string {
+  const { blueGreen } = target.spec.strategy;
+  return blueGreen.autoPromotionEnabled ? 'blueGreen' : 'blueGreen (manual promotion)';
+}
+
+function clusterOf(target: ReleaseTarget): string {
+  const { cluster } = target.spec;
+  return 'gke' in cluster ? cluster.gke : `context:${cluster.context}`;
+}
+
+/** Left-aligned columns, like kubectl get. */
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** `switchyard targets`: the stored targets. */
+export function targetsCommand(): Command {
+  return new Command('targets')
+    .description('list the stored ReleaseTargets; a stored target that no longer validates is reported')
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `\nExamples:\n  switchyard targets\n  switchyard targets -o json\n\nExit codes:\n  0  success\n  1  runtime failure, or a stored target is invalid (re-apply its file)`,
+    )
+    .action(async (opts: { output: OutputFormat }) => {
+      const { targets, invalid } = await withStore((store) => store.list());
+      const data = {
+        targets: targets.map((t: StoredTarget) => ({ ...t, appliedAt: t.appliedAt.toISOString() })),
+        invalid,
+      };
+      print(opts.output, data, () => {
+        if (targets.length === 0) return 'No targets: store some with switchyard apply -f <file>';
+        return table(
+          ['NAME', 'REPOSITORY', 'CLUSTER', 'NAMESPACE', 'WORKLOAD', 'STRATEGY', 'GENERATION'],
+          targets.map(({ target, generation }) => [
+            target.metadata.name,
+            target.spec.image.repository,
+            clusterOf(target),
+            target.spec.namespace,
+            target.spec.workload,
+            strategyOf(target),
+            String(generation),
+          ]),
+        );
+      });
+      for (const bad of invalid) {
+        const problems = bad.errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+        process.stderr.write(
+          `switchyard: stored target "${bad.name}" is invalid and is ignored (${problems}); apply its file again\n`,
+        );
+      }
+      if (invalid.length > 0) process.exitCode = exitCodes.failure;
+    });
+}

@@ -1,0 +1,510 @@
+// The local stack's Kubernetes: a real control plane (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler) with simulated nodes and pods (kwok), created by `kwokctl --runtime binary` from
+// binaries built by infra/local/build-binaries.sh. No containers run: pods' lifecycles come from kwok
+// Stage resources (infra/local/kube/stages/), chosen per pod by the label `stageLabel` below, so tests
+// can make a revision healthy, slow, broken or crash-looping on purpose.
+//
+// Everything lives under ctx.stateDir/kwok (KWOK_WORKDIR), never in ~/.kwok or ~/.kube, and every
+// port is chosen on 127.0.0.1 by the kernel, so several stacks can run side by side.
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  ApiException,
+  CoreV1Api,
+  Health,
+  KubeConfig,
+  type V1Node,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { freePort, waitFor } from '../process.ts';
+import type { Part, PartStatus, StackContext } from './part.ts';
+
+const run = promisify(execFile);
+
+/** Pod label that selects a simulated behaviour (a kwok Stage); no label means Running and Ready at once. */
+export const stageLabel = 'switchyard.dev/stage';
+
+/**
+ * Values of `stageLabel`, a contract with infra/local/kube/stages/stages.yaml and the test suites.
+ * - readyAfterDelay: Running, not Ready; Ready after `stageAnnotations.readyAfterSeconds` (default 5 s).
+ * - neverReady: Running, never Ready (a Deployment of them ends in ProgressDeadlineExceeded).
+ * - crashLoop: never Ready; container waiting in CrashLoopBackOff, restartCount +1 every 2 s.
+ * - failAfterReady: Ready at once, NotReady after `stageAnnotations.failAfterSeconds` (default 3 s);
+ *   the pod stays Running (like a readiness probe that starts failing) and is not replaced.
+ * - jobSucceed / jobFail: Running, then after 1 s Succeeded (exit 0) / Failed (exit 1).
+ */
+export const podStages = {
+  readyAfterDelay: 'ready-after-delay',
+  neverReady: 'never-ready',
+  crashLoop: 'crash-loop',
+  failAfterReady: 'fail-after-ready',
+  jobSucceed: 'job-succeed',
+  jobFail: 'job-fail',
+} as const;
+
+export type PodStage = (typeof podStages)[keyof typeof podStages];
+
+/**
+ * Pods running an image whose digest starts with this prefix never become ready, whatever their
+ * labels: the stand-in for a broken build in release tests (the green revision keeps the stable
+ * template, so only its image differs).
+ */
+export const neverReadyDigestPrefix = 'sha256:bad0';
+
+/** Pod annotations read by the stages: seconds as a number ("2", "0.5") or a Go duration ("1500ms"). */
+export const stageAnnotations = {
+  readyAfterSeconds: 'switchyard.dev/ready-after-seconds',
+  failAfterSeconds: 'switchyard.dev/fail-after-seconds',
+} as const;
+
+/** Label carried by every simulated node (key `type`, value `kwok`), as in kwok's own examples. */
+export const kwokNodeLabel = { key: 'type', value: 'kwok' } as const;
+
+/** Number of simulated nodes the cluster starts with. */
+export const kwokNodeCount = 3;
+
+export const kubeVersion = 'v1.36.3';
+
+export interface KubeState {
+  /** kwokctl cluster name, unique per stack. */
+  clusterName: string;
+  /** KWOK_WORKDIR of this stack (the cluster's files are in `${workdir}/clusters/${clusterName}`). */
+  workdir: string;
+  /** Absolute path of the admin kubeconfig (client certificate auth). */
+  kubeconfig: string;
+  /** Folder of the etcd, kube-* and kwok binaries. */
+  binDir: string;
+  /** https://127.0.0.1:<port> */
+  apiServer: string;
+  /** Names of the simulated nodes. */
+  nodes: string[];
+  /** Folder of the components' log files. */
+  logDir: string;
+}
+
+const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
+const buildScript = join(repoRoot, 'infra', 'local', 'build-binaries.sh');
+const stagesDir = join(repoRoot, 'infra', 'local', 'kube', 'stages');
+const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kwokctl'];
+
+/**
+ * Runs infra/local/build-binaries.sh (cached: returns at once after the first build) and returns the
+ * folder holding all binaries. Build progress is forwarded to `log`.
+ */
+export async function kubeBinaries(log: (message: string) => void): Promise<string> {
+  const child = spawn('bash', [buildScript], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderrTail = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderrTail = (stderrTail + chunk).slice(-4000);
+    for (const line of chunk.split('\n')) if (line.trim()) log(line.trim());
+  });
+  const code = await new Promise<number | null>((resolveExit, reject) => {
+    child.on('error', reject);
+    child.on('close', resolveExit);
+  });
+  const binDir = stdout.trim().split('\n').pop()?.trim() ?? '';
+  if (code !== 0 || !binDir) {
+    throw new Error(`${buildScript} failed (exit ${code}):\n${stderrTail}`);
+  }
+  const missing = binaries.filter((b) => !existsSync(join(binDir, b)));
+  if (missing.length > 0)
+    throw new Error(`${buildScript} printed ${binDir}, which lacks ${missing.join(', ')}`);
+  return binDir;
+}
+
+/** kwokctl cluster name for a stack: readable (project id) and unique per state folder. */
+function clusterNameFor(ctx: StackContext): string {
+  const slug = ctx.projectId
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 20);
+  const hash = createHash('sha256').update(resolve(ctx.stateDir)).digest('hex').slice(0, 6);
+  return `switchyard-${slug || 'stack'}-${hash}`;
+}
+
+function clusterDir(state: Pick<KubeState, 'workdir' | 'clusterName'>): string {
+  return join(state.workdir, 'clusters', state.clusterName);
+}
+
+/** Runs kwokctl for one cluster with KWOK_WORKDIR isolating it; output is appended to kwokctl.log. */
+async function kwokctl(
+  state: Pick<KubeState, 'workdir' | 'clusterName' | 'binDir'>,
+  args: string[],
+  timeoutMs: number,
+): Promise<string> {
+  const logFile = join(state.workdir, 'kwokctl.log');
+  try {
+    const { stdout, stderr } = await run(
+      join(state.binDir, 'kwokctl'),
+      ['--name', state.clusterName, ...args],
+      {
+        env: { ...process.env, KWOK_WORKDIR: state.workdir },
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    await writeFile(logFile, `$ kwokctl ${args.join(' ')}\n${stderr}`, { flag: 'a' });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    await writeFile(logFile, `$ kwokctl ${args.join(' ')}\n${e.stderr ?? e.message}\n`, { flag: 'a' }).catch(
+      () => {},
+    );
+    throw new Error(
+      `kwokctl ${args.slice(0, 2).join(' ')} failed: ${e.message}\n${(e.stderr ?? '').slice(-3000)}`,
+    );
+  }
+}
+
+/**
+ * Pids of the live processes belonging to a cluster: those whose command line mentions the cluster's
+ * folder (every component gets its certificates, kubeconfig, config or data dir from there). Scanning /proc rather than trusting kwokctl's pid files also finds components whose pid
+ * file is gone (a crash half-way through `kwokctl create`) and never hits an unrelated process that
+ * reused a stale pid. Linux only.
+ */
+function clusterProcesses(dir: string): number[] {
+  const pids: number[] = [];
+  const inside = `${dir}/`;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      // Zombies (state Z) are already dead; only their parent can reap them.
+      if (/\) Z /.test(readFileSync(`/proc/${entry}/stat`, 'utf8'))) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(inside)) pids.push(pid);
+    } catch {
+      // The process exited while we looked, or is not ours to inspect.
+    }
+  }
+  return pids;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  // kwokctl starts every component with setsid, so pid == process group id: signal the whole group
+  // first (children included), then the pid itself in case it is not a group leader.
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, sig);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** Kills every process of the cluster (SIGTERM, then SIGKILL) and waits until none is left. */
+async function killClusterProcesses(dir: string, graceMs = 5000): Promise<void> {
+  let pids = clusterProcesses(dir);
+  if (pids.length === 0) return;
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  try {
+    await waitFor(() => clusterProcesses(dir).length === 0, {
+      timeoutMs: graceMs,
+      intervalMs: 100,
+      what: 'cluster processes to stop',
+    });
+    return;
+  } catch {
+    pids = clusterProcesses(dir);
+  }
+  for (const pid of pids) signal(pid, 'SIGKILL');
+  await waitFor(() => clusterProcesses(dir).length === 0, {
+    timeoutMs: 10_000,
+    intervalMs: 100,
+    what: `cluster processes ${pids.join(', ')} to die after SIGKILL`,
+  });
+}
+
+/**
+ * Deletes a cluster and everything it left: `kwokctl delete cluster`, then any surviving process,
+ * then the cluster's folder. Safe on a half-created or already deleted cluster.
+ */
+async function deleteCluster(
+  state: Pick<KubeState, 'workdir' | 'clusterName' | 'binDir'>,
+  ctx: StackContext,
+) {
+  const dir = clusterDir(state);
+  if (!existsSync(dir) && clusterProcesses(dir).length === 0) return;
+  if (existsSync(join(state.binDir, 'kwokctl')) && existsSync(dir)) {
+    try {
+      await kwokctl(state, ['delete', 'cluster'], 60_000);
+    } catch (err) {
+      ctx.log(`kubernetes: ${(err as Error).message.split('\n')[0]}; killing the processes instead`);
+    }
+  }
+  await killClusterProcesses(dir);
+  await rm(dir, { recursive: true, force: true });
+}
+
+function kubeConfigFrom(file: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(file);
+  return kc;
+}
+
+/** True when the API server's /readyz answers 200 to the admin client certificate. */
+async function apiReady(kc: KubeConfig): Promise<boolean> {
+  try {
+    return await new Health(kc).readyz({ signal: AbortSignal.timeout(3000) });
+  } catch {
+    return false;
+  }
+}
+
+function isConflict(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 409;
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 404;
+}
+
+const zones = ['europe-west1-b', 'europe-west1-c', 'europe-west1-d'];
+
+/** A simulated node: managed by kwok (kwokctl's kwok manages all nodes), schedulable, no taints. */
+function kwokNode(index: number): V1Node {
+  const name = `kwok-node-${index}`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      labels: {
+        [kwokNodeLabel.key]: kwokNodeLabel.value,
+        'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/hostname': name,
+        'node-role.kubernetes.io/agent': '',
+        'topology.kubernetes.io/zone': zones[index % zones.length]!,
+      },
+    },
+    spec: {},
+    status: {
+      allocatable: { cpu: '32', memory: '128Gi', pods: '110' },
+      capacity: { cpu: '32', memory: '128Gi', pods: '110' },
+    },
+  };
+}
+
+function nodeReady(node: V1Node): boolean {
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+function podReady(pod: V1Pod): boolean {
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** Creates the nodes and waits until the cluster can run a pod end to end. */
+async function prepareCluster(kc: KubeConfig, ctx: StackContext): Promise<string[]> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const names: string[] = [];
+  for (let i = 0; i < kwokNodeCount; i++) {
+    const node = kwokNode(i);
+    names.push(node.metadata!.name!);
+    try {
+      await core.createNode({ body: node });
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+    }
+  }
+  await waitFor(
+    async () => {
+      const list = await core.listNode({ labelSelector: `${kwokNodeLabel.key}=${kwokNodeLabel.value}` });
+      return list.items.filter(nodeReady).length >= kwokNodeCount;
+    },
+    { timeoutMs: 60_000, intervalMs: 250, what: `${kwokNodeCount} kwok nodes to be Ready` },
+  );
+  ctx.log(`kubernetes: ${kwokNodeCount} nodes Ready`);
+
+  // The service account controller (kube-controller-manager) creates `default` in each namespace;
+  // pods created before it exists are rejected by the ServiceAccount admission plugin.
+  await waitFor(() => core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }), {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    what: 'the default ServiceAccount in namespace default',
+  });
+
+  // One pod end to end proves the scheduler binds pods to kwok nodes and kwok plays the stages.
+  const probe = `switchyard-probe-${Date.now().toString(36)}`;
+  await core.createNamespacedPod({
+    namespace: 'default',
+    body: {
+      metadata: { name: probe, labels: { app: 'switchyard-probe' } },
+      spec: {
+        containers: [{ name: 'probe', image: 'switchyard.local/probe:1' }],
+        terminationGracePeriodSeconds: 0,
+      },
+    },
+  });
+  await waitFor(
+    async () => {
+      const pod = await core.readNamespacedPod({ name: probe, namespace: 'default' });
+      return Boolean(pod.spec?.nodeName) && podReady(pod);
+    },
+    { timeoutMs: 60_000, intervalMs: 250, what: 'a probe pod to be scheduled and Ready' },
+  );
+  await core.deleteNamespacedPod({ name: probe, namespace: 'default', gracePeriodSeconds: 0 });
+  await waitFor(
+    async () => {
+      try {
+        await core.readNamespacedPod({ name: probe, namespace: 'default' });
+        return false;
+      } catch (err) {
+        if (isNotFound(err)) return true;
+        throw err;
+      }
+    },
+    { timeoutMs: 30_000, intervalMs: 250, what: 'the probe pod to be deleted' },
+  );
+  return names;
+}
+
+/** `count` distinct free loopback ports, chosen by the kernel so parallel stacks do not collide. */
+async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
+async function createCluster(state: KubeState): Promise<void> {
+  const [apiPort, etcdPort, etcdPeerPort, kcmPort, schedulerPort, kwokPort] = await freePorts(6);
+  // Options without a kwokctl flag go through a KwokctlConfiguration document; the Stage documents
+  // replace kwokctl's default stages entirely (it injects its defaults only when none are given).
+  const configFile = join(state.workdir, 'kwokctl-options.yaml');
+  await writeFile(
+    configFile,
+    [
+      'apiVersion: config.kwok.x-k8s.io/v1alpha1',
+      'kind: KwokctlConfiguration',
+      'options:',
+      '  bindAddress: 127.0.0.1',
+      `  kubeVersion: ${kubeVersion}`,
+      `  etcdPeerPort: ${etcdPeerPort}`,
+      '',
+    ].join('\n'),
+  );
+  const stageFiles = readdirSync(stagesDir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => join(stagesDir, f));
+  if (stageFiles.length === 0) throw new Error(`no stage files in ${stagesDir}`);
+  const bin = (name: string) => join(state.binDir, name);
+  await kwokctl(
+    state,
+    [
+      'create',
+      'cluster',
+      ...[configFile, ...stageFiles].flatMap((f) => ['--config', f]),
+      '--runtime=binary',
+      // Empty: do not add a context to ~/.kube/config; the kubeconfig is fetched below instead.
+      '--kubeconfig=',
+      `--kube-apiserver-port=${apiPort}`,
+      `--etcd-port=${etcdPort}`,
+      `--kube-controller-manager-port=${kcmPort}`,
+      `--kube-scheduler-port=${schedulerPort}`,
+      `--controller-port=${kwokPort}`,
+      `--etcd-binary=${bin('etcd')}`,
+      `--kube-apiserver-binary=${bin('kube-apiserver')}`,
+      `--kube-controller-manager-binary=${bin('kube-controller-manager')}`,
+      `--kube-scheduler-binary=${bin('kube-scheduler')}`,
+      `--kwok-controller-binary=${bin('kwok')}`,
+      '--timeout=120s',
+    ],
+    150_000,
+  );
+  state.apiServer = `https://127.0.0.1:${apiPort}`;
+}
+
+export const kubernetesPart: Part<KubeState> = {
+  name: 'kubernetes',
+
+  async start(ctx) {
+    const t0 = Date.now();
+    const binDir = await kubeBinaries(ctx.log);
+    const workdir = resolve(ctx.stateDir, 'kwok');
+    const clusterName = clusterNameFor(ctx);
+    const state: KubeState = {
+      clusterName,
+      workdir,
+      binDir,
+      kubeconfig: resolve(ctx.stateDir, 'kubeconfig.yaml'),
+      apiServer: '',
+      nodes: [],
+      logDir: join(workdir, 'clusters', clusterName, 'logs'),
+    };
+    await mkdir(workdir, { recursive: true });
+
+    // A stack that was killed leaves its cluster folder and maybe running components: clear them
+    // before kwokctl, which would otherwise try to reuse a half-dead cluster.
+    if (existsSync(clusterDir(state)) || clusterProcesses(clusterDir(state)).length > 0) {
+      ctx.log(`kubernetes: removing cluster ${clusterName} left by an earlier run`);
+      await deleteCluster(state, ctx);
+    }
+
+    ctx.log(`kubernetes: creating cluster ${clusterName} (kwokctl, binary runtime)`);
+    try {
+      // A port picked by freePort can be taken by someone else before etcd or the API server binds
+      // it; one retry with fresh ports makes that race harmless.
+      try {
+        await createCluster(state);
+      } catch (err) {
+        ctx.log(
+          `kubernetes: cluster creation failed, retrying once: ${(err as Error).message.split('\n')[0]}`,
+        );
+        await deleteCluster(state, ctx);
+        await createCluster(state);
+      }
+      const kubeconfig = await kwokctl(state, ['get', 'kubeconfig'], 30_000);
+      await writeFile(state.kubeconfig, kubeconfig, { mode: 0o600 });
+      const kc = kubeConfigFrom(state.kubeconfig);
+      const server = kc.getCurrentCluster()?.server;
+      if (server !== state.apiServer) {
+        throw new Error(`kubeconfig points at ${server}, expected ${state.apiServer}`);
+      }
+      await waitFor(() => apiReady(kc), {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        what: `the API server ${state.apiServer}/readyz (logs: ${state.logDir})`,
+      });
+      ctx.log(`kubernetes: API server ready on ${state.apiServer}`);
+      state.nodes = await prepareCluster(kc, ctx);
+    } catch (err) {
+      const logs = existsSync(state.logDir) ? ` (component logs: ${state.logDir})` : '';
+      ctx.log(`kubernetes: start failed${logs}; deleting the cluster`);
+      await deleteCluster(state, ctx).catch((cleanupErr: unknown) => {
+        ctx.log(`kubernetes: cleanup failed too: ${(cleanupErr as Error).message}`);
+      });
+      throw err;
+    }
+    ctx.log(`kubernetes: cluster ${clusterName} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return state;
+  },
+
+  async stop(state, ctx) {
+    await deleteCluster(state, ctx);
+    await rm(state.kubeconfig, { force: true });
+  },
+
+  async check(state): Promise<PartStatus> {
+    try {
+      if (!existsSync(state.kubeconfig)) return { state: 'stopped', detail: 'no kubeconfig' };
+      if (await apiReady(kubeConfigFrom(state.kubeconfig))) return { state: 'running' };
+      return clusterProcesses(clusterDir(state)).length === 0
+        ? { state: 'stopped', detail: 'no cluster process is running' }
+        : { state: 'failed', detail: `${state.apiServer}/readyz does not answer (logs: ${state.logDir})` };
+    } catch (err) {
+      return { state: 'failed', detail: (err as Error).message };
+    }
+  },
+};

@@ -1,0 +1,32 @@
+// Commands are data: decide() returns them, adapters carry them out, the history records them.
+import type { RevisionSpec } from '../kubernetes/types.ts';
+
+export type Command =
+  /** Create the revision's Deployment, or scale it to spec.replicas. */
+  | { type: 'EnsureRevision'; spec: RevisionSpec }
+  | { type: 'ScaleRevision'; deployment: string; replicas: number }
+  /** Scale the adopted plain Deployment (kept at zero after adoption). */
+  | { type: 'ScalePlainDeployment'; deployment: string; replicas: number }
+  /** Make a Service select exactly one revision of the workload. */
+  | { type: 'SelectRevision'; service: string; revision: string }
+  | { type: 'MoveHpa'; from: string; to: string }
+  /** Remove a revision; refused by the adapter while one of the target's Services selects it. */
+  | { type: 'DeleteRevision'; deployment: string };
+
+/** One line for the history: `SelectRevision api -> 3f2a…`. */
+export function describeCommand(c: Command): string {
+  switch (c.type) {
+    case 'EnsureRevision':
+      return `EnsureRevision ${c.spec.workload}-${c.spec.revision} replicas=${c.spec.replicas}`;
+    case 'ScaleRevision':
+      return `ScaleRevision ${c.deployment} replicas=${c.replicas}`;
+    case 'ScalePlainDeployment':
+      return `ScalePlainDeployment ${c.deployment} replicas=${c.replicas}`;
+    case 'SelectRevision':
+      return `SelectRevision ${c.service} -> ${c.revision}`;
+    case 'MoveHpa':
+      return `MoveHpa ${c.from} -> ${c.to}`;
+    case 'DeleteRevision':
+      return `DeleteRevision ${c.deployment}`;
+  }
+}

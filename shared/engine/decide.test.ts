@@ -1,0 +1,329 @@
+import { describe, expect, it } from 'vitest';
+import { greenTemplate, revisionOf } from '../kubernetes/revision.ts';
+import type { EndpointCounts, RevisionStatus, WorkloadSnapshot } from '../kubernetes/types.ts';
+import type { Command } from './commands.ts';
+import { decideControl } from './control.ts';
+import { type Decision, decideStep, type Observation } from './decide.ts';
+import { decidePush, parsePush } from './intake.ts';
+import { createRelease, emptyWorkload, type PodTemplate, type Release, type Workload } from './release.ts';
+import type { EngineTarget } from './target.ts';
+
+const repo = 'us-docker.pkg.dev/acme/apps/api';
+const digest = (c: string) => `${repo}@sha256:${c.repeat(64)}`;
+const v1 = digest('1');
+const v2 = digest('2');
+
+function target(blueGreen: Partial<EngineTarget['spec']['strategy']['blueGreen']> = {}): EngineTarget {
+  return {
+    name: 'api',
+    generation: 1,
+    spec: {
+      image: { repository: repo, untagged: 'ignore' },
+      cluster: { context: 'local' },
+      namespace: 'shop',
+      workload: 'api',
+      progressDeadlineSeconds: 60,
+      revisionHistoryLimit: 3,
+      strategy: {
+        blueGreen: {
+          activeService: 'api',
+          autoPromotionEnabled: true,
+          scaleDownDelaySeconds: 30,
+          abortScaleDownDelaySeconds: 30,
+          ...blueGreen,
+        },
+      },
+    },
+  };
+}
+
+const template = (image: string): PodTemplate => ({
+  metadata: { labels: { 'app.kubernetes.io/name': 'api' } },
+  spec: { containers: [{ name: 'api', image }] },
+});
+
+/** A little cluster the tests change by hand and observe like the step functions do. */
+class FakeCluster {
+  plain: WorkloadSnapshot['plainDeployment'] = { name: 'api', replicas: 3, template: template(v1) };
+  revisions: WorkloadSnapshot['revisions'] = {};
+  selectors: Record<string, Record<string, string> | null> = { api: { 'app.kubernetes.io/name': 'api' } };
+
+  observe(): Observation {
+    const endpoints: Record<string, EndpointCounts> = {};
+    for (const [service, selector] of Object.entries(this.selectors)) {
+      if (!selector) continue;
+      const rev = selector['switchyard.dev/revision'];
+      const counts: EndpointCounts = { readyByRevision: {}, totalByRevision: {} };
+      if (rev) {
+        const r = this.revisions[rev];
+        counts.readyByRevision[rev] = r?.ready ?? 0;
+        counts.totalByRevision[rev] = r?.desired ?? 0;
+      } else {
+        counts.readyByRevision[''] = this.plain?.replicas ?? 0;
+        counts.totalByRevision[''] = this.plain?.replicas ?? 0;
+      }
+      endpoints[service] = counts;
+    }
+    return {
+      snapshot: {
+        plainDeployment: this.plain,
+        revisions: structuredClone(this.revisions),
+        services: Object.fromEntries(
+          Object.entries(this.selectors).map(([k, v]) => [k, v ? { selector: v } : null]),
+        ),
+      },
+      endpoints,
+      hpaReplicas: null,
+    };
+  }
+
+  /** Applies commands; pods become ready at once unless `ready` says otherwise. */
+  apply(commands: Command[], ready = true): void {
+    for (const c of commands) {
+      switch (c.type) {
+        case 'EnsureRevision': {
+          const name = `api-${c.spec.revision}`;
+          this.revisions[c.spec.revision] = status(
+            name,
+            c.spec.replicas,
+            ready ? c.spec.replicas : 0,
+            c.spec.template,
+          );
+          break;
+        }
+        case 'ScaleRevision': {
+          const r = Object.values(this.revisions).find((x) => x.name === c.deployment)!;
+          r.desired = c.replicas;
+          r.ready = ready ? c.replicas : Math.min(r.ready, c.replicas);
+          break;
+        }
+        case 'ScalePlainDeployment':
+          this.plain = { ...this.plain!, replicas: c.replicas };
+          break;
+        case 'SelectRevision':
+          this.selectors[c.service] = {
+            'app.kubernetes.io/name': 'api',
+            'switchyard.dev/revision': c.revision,
+          };
+          break;
+        case 'DeleteRevision':
+          for (const [k, v] of Object.entries(this.revisions))
+            if (v.name === c.deployment) delete this.revisions[k];
+          break;
+        case 'MoveHpa':
+          break;
+      }
+    }
+  }
+}
+
+function status(
+  name: string,
+  desired: number,
+  ready: number,
+  tpl: PodTemplate,
+): RevisionStatus & { revision: string; template: PodTemplate } {
+  return {
+    name,
+    revision: name.slice(4),
+    exists: true,
+    desired,
+    ready,
+    available: ready,
+    progressDeadlineExceeded: false,
+    images: {},
+    template: tpl,
+  };
+}
+
+/** Runs steps (each at `now += stepMs`) until the release waits for a human, ends, or `max` steps. */
+function drive(
+  t: EngineTarget,
+  cluster: FakeCluster,
+  release: Release,
+  workload: Workload,
+  start: number,
+  ready = true,
+) {
+  let r = release;
+  let w = workload;
+  let now = start;
+  const all: Command[] = [];
+  for (let i = 0; i < 200 && r.wake; i++) {
+    now = Math.max(now, r.wake.at);
+    const d: Decision = decideStep(
+      t,
+      r,
+      w,
+      { type: 'step', step: r.wake.step, observation: cluster.observe() },
+      now,
+    );
+    cluster.apply(d.commands, ready);
+    all.push(...d.commands);
+    r = d.release;
+    w = d.workload;
+  }
+  return { release: r, workload: w, commands: all, now };
+}
+
+function push(t: EngineTarget, image: string, workload: Workload, now: number, live: Release[] = []) {
+  const parsed = parsePush({ action: 'INSERT', digest: image, tag: `${repo}:v${image.slice(-1)}` });
+  if (typeof parsed === 'string') throw new Error(parsed);
+  const out = decidePush(t, parsed, `m-${image.slice(-1)}`, workload, live, now);
+  if (out.kind !== 'released') throw new Error(out.reason);
+  return out;
+}
+
+describe('blue-green decide()', () => {
+  it('adopts a plain Deployment, then releases v2: switch after ready, blue scaled to zero after the delay', () => {
+    const t = target();
+    const cluster = new FakeCluster();
+    const started = push(t, v2, emptyWorkload('api'), 0);
+    const end = drive(t, cluster, started.release, started.workload, 0);
+
+    expect(end.release.phase).toBe('Succeeded');
+    const r0 = revisionOf(template(v1));
+    const r2 = revisionOf(greenTemplate(template(v1), v2, undefined, repo));
+    expect(end.workload.stable?.revision).toBe(r2);
+    expect(end.workload.previous[0]?.revision).toBe(r0);
+    expect(cluster.selectors.api?.['switchyard.dev/revision']).toBe(r2);
+    expect(cluster.plain?.replicas).toBe(0);
+    expect(cluster.revisions[r0]?.desired).toBe(0);
+    expect(cluster.revisions[r2]?.desired).toBe(3);
+    // Blue is scaled down only once the delay has passed after the switch.
+    expect(end.now - (end.release.switchedAt ?? 0)).toBeGreaterThanOrEqual(30_000);
+    expect(end.release.history.map((h) => h.to)).toEqual(
+      expect.arrayContaining([
+        'Adopting',
+        'DeployingGreen',
+        'PrePromotionAnalysis',
+        'Switching',
+        'ScalingDown',
+        'Succeeded',
+      ]),
+    );
+    expect(end.workload.inFlight).toBeNull();
+  });
+
+  it('waits in AwaitingPromotion with the preview Service on green at previewReplicaCount, then promote switches', () => {
+    const t = target({ autoPromotionEnabled: false, previewService: 'api-preview', previewReplicaCount: 1 });
+    const cluster = new FakeCluster();
+    cluster.selectors['api-preview'] = { 'app.kubernetes.io/name': 'api' };
+    const started = push(t, v2, emptyWorkload('api'), 0);
+    const paused = drive(t, cluster, started.release, started.workload, 0);
+    expect(paused.release.phase).toBe('AwaitingPromotion');
+    const green = paused.release.green!;
+    expect(cluster.selectors['api-preview']?.['switchyard.dev/revision']).toBe(green.revision);
+    expect(cluster.revisions[green.revision]?.desired).toBe(1);
+    expect(cluster.selectors.api?.['switchyard.dev/revision']).toBe(paused.release.blue!.revision);
+
+    const promoted = decideControl(
+      t,
+      { command: 'promote', target: 'api', full: false, requestedBy: 'ana', requestId: 'req-00000001' },
+      paused.release,
+      paused.workload,
+      [paused.release],
+      paused.now + 1000,
+    );
+    expect(promoted.kind).toBe('applied');
+    if (promoted.kind !== 'applied') return;
+    expect(promoted.release.phase).toBe('Switching');
+    const end = drive(t, cluster, promoted.release, promoted.workload, paused.now + 1000);
+    expect(end.release.phase).toBe('Succeeded');
+    expect(cluster.revisions[green.revision]?.desired).toBe(3);
+    expect(cluster.selectors.api?.['switchyard.dev/revision']).toBe(green.revision);
+  });
+
+  it('rolls back when green never becomes ready: the active Service never leaves blue', () => {
+    const t = target();
+    const cluster = new FakeCluster();
+    const first = push(t, digest('3'), emptyWorkload('api'), 0);
+    const adopted = drive(t, cluster, first.release, first.workload, 0);
+    expect(adopted.release.phase).toBe('Succeeded');
+    const blue = adopted.workload.stable!;
+    const next = push(t, v2, adopted.workload, adopted.now + 1000);
+    const end = drive(t, cluster, next.release, next.workload, adopted.now + 1000, false);
+    expect(end.release.phase).toBe('RolledBack');
+    expect(end.release.reason).toMatch(/did not become ready within 60 s/);
+    expect(cluster.selectors.api?.['switchyard.dev/revision']).toBe(blue.revision);
+    expect(cluster.revisions[blue.revision]?.desired).toBe(3);
+    expect(
+      end.commands.filter((c) => c.type === 'ScaleRevision' && c.deployment === blue.deployment),
+    ).toEqual([]);
+    expect(cluster.revisions[end.release.green!.revision]).toBeUndefined();
+    expect(end.workload.stable).toEqual(blue);
+  });
+
+  it('fails with a clear reason when the active Service is missing, and changes nothing', () => {
+    const t = target();
+    const cluster = new FakeCluster();
+    cluster.selectors = { api: null };
+    const started = push(t, v2, emptyWorkload('api'), 0);
+    const end = drive(t, cluster, started.release, started.workload, 0);
+    expect(end.release.phase).toBe('Failed');
+    expect(end.release.reason).toMatch(/Service "api" not found in namespace "shop"/);
+    expect(end.commands).toEqual([]);
+  });
+
+  it('refuses promote on a Succeeded release, naming it', () => {
+    const t = target();
+    const r = {
+      ...createRelease(
+        emptyWorkload('api'),
+        { target: 'api', targetGeneration: 1, trigger: { kind: 'push', messageId: 'm' }, image: v2 },
+        0,
+      ),
+      phase: 'Succeeded' as const,
+    };
+    const out = decideControl(
+      t,
+      { command: 'promote', target: 'api', full: false, requestedBy: 'ana', requestId: 'req-00000002' },
+      r,
+      emptyWorkload('api'),
+      [],
+      1,
+    );
+    expect(out).toMatchObject({ kind: 'refused', reason: 'promote: release api-1 is Succeeded' });
+  });
+
+  it('ignores pushes that must not release, with the reason', () => {
+    const t = target({});
+    t.spec.image.tagFilter = '^v\\d+$';
+    const w = emptyWorkload('api');
+    const ignored = (msg: Parameters<typeof parsePush>[0]) => {
+      const p = parsePush(msg);
+      return typeof p === 'string' ? p : (decidePush(t, p, 'm', w, [], 0) as { reason?: string }).reason;
+    };
+    expect(ignored({ action: 'DELETE', tag: `${repo}:v1` })).toMatch(/DELETE is not released/);
+    expect(ignored({ action: 'INSERT', digest: v2 })).toMatch(/untagged push .* ignored/);
+    expect(ignored({ action: 'INSERT', digest: v2, tag: `${repo}:latest` })).toMatch(
+      /does not match tagFilter/,
+    );
+    expect(ignored({ action: 'INSERT', tag: `${repo}:v1` })).toMatch(/deploys by digest only/);
+  });
+
+  it('supersedes a release waiting for promotion; its green is deleted later, never the stable one', () => {
+    const t = target({ autoPromotionEnabled: false });
+    const cluster = new FakeCluster();
+    const first = push(t, v2, emptyWorkload('api'), 0);
+    const paused = drive(t, cluster, first.release, first.workload, 0);
+    expect(paused.release.phase).toBe('AwaitingPromotion');
+    const v3 = digest('3');
+    const second = push(t, v3, paused.workload, paused.now + 1, [paused.release]);
+    expect(second.superseded).toHaveLength(1);
+    const old = second.superseded[0]!;
+    expect(old.phase).toBe('Superseded');
+    expect(old.cleanup).toMatchObject({ deployment: paused.release.green!.deployment, action: 'delete' });
+    expect(second.workload.inFlight).toBeNull();
+    const cleaned = decideStep(
+      t,
+      old,
+      second.workload,
+      { type: 'step', step: 'rollback', observation: cluster.observe() },
+      paused.now + 2,
+    );
+    expect(cleaned.commands).toEqual([
+      { type: 'DeleteRevision', deployment: paused.release.green!.deployment },
+    ]);
+  });
+});

@@ -1,0 +1,615 @@
+// The blue-green state machine: decide(release, input, now) -> the next release, workload and the
+// commands to run. Pure: no I/O, no clock, no randomness. A step runs the same decision again when
+// its message arrives twice; the commands it returns are idempotent, so nothing is done twice.
+import { deploymentName, greenTemplate, revisionOf } from '../kubernetes/revision.ts';
+import type { EndpointCounts, RevisionSpec, WorkloadSnapshot } from '../kubernetes/types.ts';
+import type { StepName } from '../topology.ts';
+import { type Command, describeCommand } from './commands.ts';
+import {
+  isTerminal,
+  type Phase,
+  type PodTemplate,
+  type Release,
+  type RevisionRef,
+  type Workload,
+} from './release.ts';
+import type { EngineTarget } from './target.ts';
+
+/** How often a waiting step looks at the cluster again. */
+export const pollMs = 1000;
+
+/** What the step's function read from the cluster just before deciding. */
+export interface Observation {
+  snapshot: WorkloadSnapshot;
+  /** EndpointSlice counts of the target's Services, by Service name. */
+  endpoints: Record<string, EndpointCounts>;
+  /** Replicas an HPA wants for the stable revision, or null without one. */
+  hpaReplicas: number | null;
+}
+
+export interface StepInput {
+  type: 'step';
+  step: StepName;
+  observation: Observation;
+}
+
+export interface Decision {
+  release: Release;
+  workload: Workload;
+  commands: Command[];
+}
+
+interface Change {
+  phase?: Phase;
+  reason?: string | null;
+  /** When to look again; null: nothing scheduled (waits for a human or ended). */
+  wakeIn?: number | null;
+  cause?: string;
+  patch?: Partial<Release>;
+}
+
+/** Applies a change: new phase (recorded in history), seq + 1, the next wake-up. */
+export function advance(
+  release: Release,
+  now: number,
+  change: Change,
+  commands: Command[] = [],
+  extraHistory: Partial<Release['history'][number]> = {},
+): Release {
+  const phase = change.phase ?? release.phase;
+  const seq = release.seq + 1;
+  const next: Release = {
+    ...release,
+    ...change.patch,
+    phase,
+    seq,
+    updatedAt: now,
+    phaseSince: phase === release.phase ? release.phaseSince : now,
+    reason: change.reason === undefined ? release.reason : change.reason,
+    lease: null,
+  };
+  const wakeIn = change.wakeIn === undefined ? null : change.wakeIn;
+  if (isTerminal(phase)) {
+    next.wake = next.cleanup ? { step: 'rollback', at: next.cleanup.at, seq } : null;
+  } else {
+    next.wake = wakeIn === null ? null : { step: stepFor(phase), at: now + wakeIn, seq };
+  }
+  if (phase !== release.phase || commands.length > 0 || change.reason) {
+    next.history = [
+      ...release.history,
+      {
+        at: now,
+        from: release.phase,
+        to: phase,
+        cause: change.cause ?? 'step',
+        ...(change.reason ? { reason: change.reason } : {}),
+        ...(commands.length ? { commands: commands.map(describeCommand) } : {}),
+        ...extraHistory,
+      },
+    ];
+  }
+  return next;
+}
+
+function stepFor(phase: Phase): StepName {
+  switch (phase) {
+    case 'Pending':
+    case 'Adopting':
+    case 'DeployingGreen':
+      return 'deploy-green';
+    case 'PrePromotionAnalysis':
+    case 'AwaitingPromotion':
+    case 'PostPromotionAnalysis':
+      return 'analyze';
+    case 'Switching':
+      return 'switch';
+    case 'ScalingDown':
+      return 'scale-down';
+    default:
+      return 'rollback';
+  }
+}
+
+/** The Kubernetes revision spec of a template for this release. */
+function revisionSpec(
+  target: EngineTarget,
+  release: Release,
+  template: PodTemplate,
+  replicas: number,
+): RevisionSpec {
+  return {
+    namespace: target.spec.namespace,
+    workload: target.spec.workload,
+    revision: revisionOf(template),
+    template,
+    replicas,
+    progressDeadlineSeconds: target.spec.progressDeadlineSeconds,
+    releaseId: release.id,
+    target: target.name,
+  };
+}
+
+function imageOf(template: PodTemplate, repository: string): string {
+  const containers = template.spec?.containers ?? [];
+  const own = containers.find(
+    (c) => (c.image ?? '').startsWith(`${repository}@`) || (c.image ?? '').startsWith(`${repository}:`),
+  );
+  return own?.image ?? containers[0]?.image ?? '';
+}
+
+const ready = (counts: EndpointCounts | undefined, revision: string) =>
+  counts?.readyByRevision[revision] ?? 0;
+const listed = (counts: EndpointCounts | undefined, revision: string) =>
+  counts?.totalByRevision[revision] ?? 0;
+
+/** Decides what a step does with the release, given what it observed in the cluster. */
+export function decideStep(
+  target: EngineTarget,
+  release: Release,
+  workload: Workload,
+  input: StepInput,
+  now: number,
+): Decision {
+  const keep = (r: Release, w: Workload = workload, commands: Command[] = []): Decision => ({
+    release: r,
+    workload: w,
+    commands,
+  });
+  if (isTerminal(release.phase)) return decideCleanup(release, workload, now);
+  const bg = target.spec.strategy.blueGreen;
+  const obs = input.observation;
+  const snap = obs.snapshot;
+  const deadline = release.phaseSince + target.spec.progressDeadlineSeconds * 1000;
+  const overdue = now >= deadline;
+  const fail = (reason: string) =>
+    keep(advance(release, now, { phase: 'Failed', reason }), endFor(workload, release));
+  const rollBack = (reason: string) =>
+    keep(
+      advance(release, now, {
+        phase: 'RollingBack',
+        reason,
+        wakeIn: 0,
+        patch: { rollbackOutcome: 'RolledBack' },
+      }),
+    );
+  const wait = (reason: string | null, wakeIn = pollMs) =>
+    keep(advance(release, now, { reason: reason ?? release.reason, wakeIn }));
+
+  // A paused release holds still (rollbacks are never paused).
+  if (release.paused && release.phase !== 'RollingBack') return keep(release);
+
+  for (const service of [bg.activeService, bg.previewService]) {
+    if (service && snap.services[service] === null && release.phase !== 'RollingBack') {
+      return fail(
+        `Service "${service}" not found in namespace "${target.spec.namespace}": create it or fix the target's blueGreen services`,
+      );
+    }
+  }
+
+  switch (release.phase) {
+    case 'Pending': {
+      if (workload.inFlight && workload.inFlight !== release.id) {
+        return wait(`waiting for release ${workload.inFlight} to finish`, 2 * pollMs);
+      }
+      const w = {
+        ...workload,
+        inFlight: release.id,
+        queued: workload.queued === release.id ? null : workload.queued,
+      };
+      if (release.undoTo) {
+        const blue = workload.stable;
+        const blueStatus = blue ? snap.revisions[blue.revision] : undefined;
+        if (!blue || !blueStatus?.exists) return fail('undo: there is no stable revision to leave');
+        if (!snap.revisions[release.undoTo.revision]?.exists) {
+          return fail(
+            `undo: revision ${release.undoTo.deployment} no longer exists; release its image again instead`,
+          );
+        }
+        const full = Math.max(1, obs.hpaReplicas ?? blueStatus.desired);
+        return keep(
+          advance(release, now, {
+            phase: 'Switching',
+            reason: `undo: back to ${release.undoTo.deployment}`,
+            wakeIn: 0,
+            patch: { blue, green: release.undoTo, replicas: full },
+          }),
+          { ...w, inFlightGreen: release.undoTo.deployment },
+        );
+      }
+      if (!workload.stable) {
+        const plain = snap.plainDeployment;
+        if (!plain) {
+          return fail(
+            `nothing to release into: no Deployment "${target.spec.workload}" to adopt in namespace ` +
+              `"${target.spec.namespace}" and no stable revision; deploy the workload once as a plain Deployment`,
+          );
+        }
+        const template = plain.template;
+        const spec = revisionSpec(target, release, template, plain.replicas);
+        const revision: RevisionRef = {
+          revision: spec.revision,
+          deployment: deploymentName(target.spec.workload, spec.revision),
+          image: imageOf(template, target.spec.image.repository),
+        };
+        const commands: Command[] = [{ type: 'EnsureRevision', spec }];
+        return keep(
+          advance(
+            release,
+            now,
+            {
+              phase: 'Adopting',
+              reason: `adopting Deployment ${plain.name} as revision ${revision.revision}`,
+              wakeIn: pollMs,
+              patch: { adoption: { deployment: plain.name, replicas: plain.replicas, revision } },
+            },
+            commands,
+          ),
+          w,
+          commands,
+        );
+      }
+      const blue = workload.stable;
+      const blueStatus = snap.revisions[blue.revision];
+      if (!blueStatus?.exists) {
+        return fail(
+          `the stable revision ${blue.deployment} is missing from namespace "${target.spec.namespace}"`,
+        );
+      }
+      let template: PodTemplate;
+      try {
+        template = greenTemplate(
+          blueStatus.template,
+          release.image,
+          target.spec.containers,
+          target.spec.image.repository,
+          release.restartedAt,
+        );
+      } catch (err) {
+        return fail(err instanceof Error ? err.message : String(err));
+      }
+      const full = Math.max(1, obs.hpaReplicas ?? blueStatus.desired);
+      const spec = revisionSpec(target, release, template, bg.previewReplicaCount ?? full);
+      const green: RevisionRef = {
+        revision: spec.revision,
+        deployment: deploymentName(target.spec.workload, spec.revision),
+        image: release.image,
+      };
+      if (green.revision === blue.revision) {
+        return keep(
+          advance(release, now, {
+            phase: 'Succeeded',
+            reason: `revision ${green.revision} is already stable`,
+          }),
+          endFor(w, release),
+        );
+      }
+      const commands: Command[] = [{ type: 'EnsureRevision', spec }];
+      if (bg.previewService)
+        commands.push({ type: 'SelectRevision', service: bg.previewService, revision: green.revision });
+      return keep(
+        advance(
+          release,
+          now,
+          { phase: 'DeployingGreen', reason: null, wakeIn: pollMs, patch: { blue, green, replicas: full } },
+          commands,
+        ),
+        { ...w, inFlightGreen: green.deployment },
+        commands,
+      );
+    }
+
+    case 'Adopting': {
+      const adoption = release.adoption!;
+      const r0 = adoption.revision;
+      const status = snap.revisions[r0.revision];
+      const active = obs.endpoints[bg.activeService];
+      if (!status?.exists || status.ready < adoption.replicas) {
+        if (status?.progressDeadlineExceeded || overdue) {
+          // Scaled to zero rather than deleted: the Service still selects every pod of the workload.
+          const commands: Command[] = [{ type: 'ScaleRevision', deployment: r0.deployment, replicas: 0 }];
+          return keep(
+            advance(
+              release,
+              now,
+              {
+                phase: 'Failed',
+                reason: `adoption failed: revision ${r0.deployment} did not become ready within ${target.spec.progressDeadlineSeconds} s; ${adoption.deployment} keeps serving`,
+              },
+              commands,
+            ),
+            endFor(workload, release),
+            commands,
+          );
+        }
+        return wait(`waiting for ${r0.deployment}: ${status?.ready ?? 0}/${adoption.replicas} ready`);
+      }
+      const selector = snap.services[bg.activeService]?.selector ?? {};
+      if (selector['switchyard.dev/revision'] !== r0.revision) {
+        const commands: Command[] = [
+          { type: 'SelectRevision', service: bg.activeService, revision: r0.revision },
+        ];
+        if (bg.previewService)
+          commands.push({ type: 'SelectRevision', service: bg.previewService, revision: r0.revision });
+        commands.push({ type: 'MoveHpa', from: adoption.deployment, to: r0.deployment });
+        return keep(advance(release, now, { wakeIn: pollMs }, commands), workload, commands);
+      }
+      // The plain Deployment's pods must have left the active Service before it is scaled down.
+      if (ready(active, r0.revision) < adoption.replicas || listed(active, '') > 0) {
+        return wait(`waiting for ${bg.activeService} to list only ${r0.deployment}`);
+      }
+      const commands: Command[] = [
+        { type: 'ScalePlainDeployment', deployment: adoption.deployment, replicas: 0 },
+      ];
+      return keep(
+        advance(
+          release,
+          now,
+          { phase: 'Pending', reason: `adopted ${adoption.deployment} as ${r0.deployment}`, wakeIn: 0 },
+          commands,
+        ),
+        { ...workload, stable: r0 },
+        commands,
+      );
+    }
+
+    case 'DeployingGreen': {
+      const green = release.green!;
+      const status = snap.revisions[green.revision];
+      const wanted = bg.previewReplicaCount ?? release.replicas;
+      if (status?.progressDeadlineExceeded || overdue) {
+        return rollBack(
+          `green revision ${green.deployment} did not become ready within ${target.spec.progressDeadlineSeconds} s (${status?.ready ?? 0}/${wanted} ready)`,
+        );
+      }
+      if (!status?.exists || status.ready < wanted) {
+        return wait(`waiting for ${green.deployment}: ${status?.ready ?? 0}/${wanted} ready`);
+      }
+      return keep(advance(release, now, { phase: 'PrePromotionAnalysis', reason: null, wakeIn: 0 }));
+    }
+
+    case 'PrePromotionAnalysis': {
+      const green = release.green!;
+      const wanted = bg.previewReplicaCount ?? release.replicas;
+      const readyNow = bg.previewService
+        ? ready(obs.endpoints[bg.previewService], green.revision)
+        : (snap.revisions[green.revision]?.ready ?? 0);
+      if (readyNow < wanted) {
+        if (overdue) return rollBack(`green revision ${green.deployment} lost readiness before promotion`);
+        return wait(`waiting for ${wanted} ready endpoints of ${green.deployment}`);
+      }
+      if (!bg.autoPromotionEnabled) {
+        return keep(
+          advance(release, now, {
+            phase: 'AwaitingPromotion',
+            reason: 'waiting for promote',
+            wakeIn: null,
+            cause: 'readiness',
+          }),
+        );
+      }
+      if (bg.autoPromotionSeconds !== undefined && bg.autoPromotionSeconds > 0) {
+        return keep(
+          advance(release, now, {
+            phase: 'AwaitingPromotion',
+            reason: `promoting automatically in ${bg.autoPromotionSeconds} s`,
+            wakeIn: bg.autoPromotionSeconds * 1000,
+            cause: 'readiness',
+          }),
+        );
+      }
+      return keep(advance(release, now, { phase: 'Switching', reason: null, wakeIn: 0, cause: 'readiness' }));
+    }
+
+    case 'AwaitingPromotion': {
+      const due =
+        bg.autoPromotionEnabled && bg.autoPromotionSeconds !== undefined
+          ? release.phaseSince + bg.autoPromotionSeconds * 1000
+          : null;
+      if (due !== null && now >= due) {
+        return keep(
+          advance(release, now, {
+            phase: 'Switching',
+            reason: 'autoPromotionSeconds elapsed',
+            wakeIn: 0,
+            cause: 'timer',
+          }),
+        );
+      }
+      return keep(release);
+    }
+
+    case 'Switching': {
+      const green = release.green!;
+      const blue = release.blue!;
+      const status = snap.revisions[green.revision];
+      const full = release.replicas;
+      if (!status?.exists) return rollBack(`green revision ${green.deployment} disappeared`);
+      if (status.desired < full) {
+        const commands: Command[] = [{ type: 'ScaleRevision', deployment: green.deployment, replicas: full }];
+        return keep(
+          advance(
+            release,
+            now,
+            { reason: `scaling ${green.deployment} to ${full}`, wakeIn: pollMs },
+            commands,
+          ),
+          workload,
+          commands,
+        );
+      }
+      const selector = snap.services[bg.activeService]?.selector ?? {};
+      const switched = selector['switchyard.dev/revision'] === green.revision;
+      if (!switched) {
+        if (status.ready < full) {
+          if (status.progressDeadlineExceeded || overdue) {
+            return rollBack(`green revision ${green.deployment} did not reach ${full} ready replicas`);
+          }
+          return wait(`waiting for ${green.deployment}: ${status.ready}/${full} ready`);
+        }
+        const commands: Command[] = [
+          { type: 'SelectRevision', service: bg.activeService, revision: green.revision },
+          { type: 'MoveHpa', from: blue.deployment, to: green.deployment },
+        ];
+        return keep(
+          advance(
+            release,
+            now,
+            {
+              reason: `switched ${bg.activeService} to ${green.revision}`,
+              wakeIn: pollMs,
+              patch: { switchedAt: now },
+            },
+            commands,
+          ),
+          {
+            ...workload,
+            stable: green,
+            previous: [
+              blue,
+              ...workload.previous.filter(
+                (p) => p.revision !== blue.revision && p.revision !== green.revision,
+              ),
+            ],
+          },
+          commands,
+        );
+      }
+      const active = obs.endpoints[bg.activeService];
+      if (ready(active, green.revision) < full) {
+        if (overdue)
+          return rollBack(`${bg.activeService} never listed ${full} ready endpoints of ${green.deployment}`);
+        return wait(`waiting for ${bg.activeService} to list ${full} ready endpoints of ${green.deployment}`);
+      }
+      return keep(
+        advance(release, now, {
+          phase: 'ScalingDown',
+          reason: null,
+          wakeIn: bg.scaleDownDelaySeconds * 1000,
+          patch: { switchedAt: release.switchedAt ?? now },
+        }),
+      );
+    }
+
+    case 'ScalingDown': {
+      const blue = release.blue!;
+      const due = (release.switchedAt ?? release.phaseSince) + bg.scaleDownDelaySeconds * 1000;
+      if (now < due) return keep(advance(release, now, { wakeIn: due - now }));
+      if (listed(obs.endpoints[bg.activeService], blue.revision) > 0) {
+        return wait(`waiting for ${bg.activeService} to stop listing ${blue.deployment}`);
+      }
+      const commands: Command[] = [{ type: 'ScaleRevision', deployment: blue.deployment, replicas: 0 }];
+      return keep(
+        advance(release, now, { phase: 'Succeeded', reason: null }, commands),
+        endFor(workload, release),
+        commands,
+      );
+    }
+
+    case 'RollingBack':
+      return decideRollback(target, release, workload, obs, now);
+
+    case 'PostPromotionAnalysis':
+      return keep(advance(release, now, { phase: 'ScalingDown', wakeIn: bg.scaleDownDelaySeconds * 1000 }));
+
+    default:
+      return keep(release);
+  }
+}
+
+/** Traffic back on blue (scaled up first if needed), then green removed. */
+function decideRollback(
+  target: EngineTarget,
+  release: Release,
+  workload: Workload,
+  obs: Observation,
+  now: number,
+): Decision {
+  const bg = target.spec.strategy.blueGreen;
+  const blue = release.blue;
+  const green = release.green;
+  const snap = obs.snapshot;
+  const commands: Command[] = [];
+  const outcome: Phase = release.rollbackOutcome ?? 'RolledBack';
+  let w = workload;
+  if (blue && green) {
+    const selector = snap.services[bg.activeService]?.selector ?? {};
+    if (selector['switchyard.dev/revision'] !== blue.revision) {
+      const blueStatus = snap.revisions[blue.revision];
+      if (!blueStatus || blueStatus.desired < release.replicas) {
+        commands.push({ type: 'ScaleRevision', deployment: blue.deployment, replicas: release.replicas });
+        return { release: advance(release, now, { wakeIn: pollMs }, commands), workload, commands };
+      }
+      if (blueStatus.ready < release.replicas) {
+        return { release: advance(release, now, { wakeIn: pollMs }), workload, commands };
+      }
+      commands.push(
+        { type: 'SelectRevision', service: bg.activeService, revision: blue.revision },
+        { type: 'MoveHpa', from: green.deployment, to: blue.deployment },
+      );
+      w = {
+        ...workload,
+        stable: blue,
+        previous: workload.previous.filter((p) => p.revision !== blue.revision),
+      };
+      return { release: advance(release, now, { wakeIn: pollMs }, commands), workload: w, commands };
+    }
+    if (
+      bg.previewService &&
+      snap.services[bg.previewService]?.selector['switchyard.dev/revision'] === green.revision
+    ) {
+      commands.push({ type: 'SelectRevision', service: bg.previewService, revision: blue.revision });
+    }
+    if (outcome === 'Aborted') {
+      const at = now + bg.abortScaleDownDelaySeconds * 1000;
+      return {
+        release: advance(
+          release,
+          now,
+          {
+            phase: 'Aborted',
+            patch: { cleanup: { deployment: green.deployment, at, action: 'scale-down' } },
+          },
+          commands,
+        ),
+        workload: endFor(w, release),
+        commands,
+      };
+    }
+    commands.push({ type: 'DeleteRevision', deployment: green.deployment });
+  }
+  return {
+    release: advance(release, now, { phase: outcome }, commands),
+    workload: endFor(w, release),
+    commands,
+  };
+}
+
+/** A release that ended with work left on its green revision (abort, supersede) does it when due. */
+function decideCleanup(release: Release, workload: Workload, now: number): Decision {
+  const cleanup = release.cleanup;
+  if (!cleanup || now < cleanup.at) return { release, workload, commands: [] };
+  // Never touch what serves or what another release is working with: leave it to the sweep.
+  const inUse =
+    workload.stable?.deployment === cleanup.deployment || workload.inFlightGreen === cleanup.deployment;
+  const commands: Command[] = inUse
+    ? []
+    : cleanup.action === 'delete'
+      ? [{ type: 'DeleteRevision', deployment: cleanup.deployment }]
+      : [{ type: 'ScaleRevision', deployment: cleanup.deployment, replicas: 0 }];
+  const reason = inUse ? `left ${cleanup.deployment} in place: it is in use` : (release.reason ?? undefined);
+  return {
+    release: advance(
+      release,
+      now,
+      { reason: reason ?? null, cause: 'cleanup', patch: { cleanup: null } },
+      commands,
+    ),
+    workload,
+    commands,
+  };
+}
+
+/** The workload once `release` has ended. */
+export function endFor(workload: Workload, release: Release): Workload {
+  return workload.inFlight === release.id ? { ...workload, inFlight: null, inFlightGreen: null } : workload;
+}

@@ -1,0 +1,146 @@
+// What an Artifact Registry notification means for the targets: a new release, or a recorded reason
+// why nothing happens. Pure.
+import type { ArtifactRegistryMessage } from '../messages.ts';
+import { advance } from './decide.ts';
+import { createRelease, isBeforeSwitch, isTerminal, type Release, type Workload } from './release.ts';
+import type { EngineTarget } from './target.ts';
+
+const digestRef = /^(?<repository>[a-z0-9][a-z0-9._\-/:]*[a-z0-9])@(?<digest>sha256:[a-f0-9]{64})$/;
+const tagRef = /^(?<repository>[a-z0-9][a-z0-9._\-/:]*[a-z0-9]):(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/;
+
+export interface ParsedPush {
+  repository: string;
+  /** `repository@sha256:…` */
+  image: string;
+  tag?: string;
+}
+
+/** Reads a push notification; a string is the reason to ignore it. */
+export function parsePush(msg: ArtifactRegistryMessage): ParsedPush | string {
+  if (msg.action === 'DELETE') return `${msg.tag ?? msg.digest}: a DELETE is not released`;
+  if (!msg.digest) return `${msg.tag}: the notification has no digest, and Switchyard deploys by digest only`;
+  const d = digestRef.exec(msg.digest);
+  if (!d?.groups) return `${msg.digest}: not an image reference by sha256 digest`;
+  const repository = d.groups.repository!;
+  let tag: string | undefined;
+  if (msg.tag) {
+    const t = tagRef.exec(msg.tag);
+    if (!t?.groups) return `${msg.tag}: not an image reference with a tag`;
+    if (t.groups.repository !== repository) return `${msg.tag}: tag of another repository than ${repository}`;
+    tag = t.groups.tag;
+  }
+  return { repository, image: `${repository}@${d.groups.digest}`, ...(tag ? { tag } : {}) };
+}
+
+/** Why a target does not release this push, or null when it does. */
+export function refusal(target: EngineTarget, push: ParsedPush): string | null {
+  if (push.tag === undefined) {
+    return target.spec.image.untagged === 'ignore'
+      ? `untagged push of ${push.image} ignored (target ${target.name} has image.untagged: ignore)`
+      : null;
+  }
+  const filter = target.spec.image.tagFilter;
+  if (filter && !new RegExp(filter).test(push.tag)) {
+    return `tag ${push.tag} does not match tagFilter ${filter} of target ${target.name}`;
+  }
+  return null;
+}
+
+export type PushOutcome =
+  | { kind: 'ignored'; reason: string }
+  | {
+      kind: 'released';
+      release: Release;
+      workload: Workload;
+      /** In-flight or queued releases this push ended, as they must be saved. */
+      superseded: Release[];
+    };
+
+/**
+ * The outcome of a push for one target, given its workload record and the releases in flight or
+ * queued (by id). Supersedes a release that has not switched yet; queues behind one that has.
+ */
+export function decidePush(
+  target: EngineTarget,
+  push: ParsedPush,
+  messageId: string,
+  workload: Workload,
+  active: Release[],
+  now: number,
+): PushOutcome {
+  const why = refusal(target, push);
+  if (why) return { kind: 'ignored', reason: why };
+  const live = active.filter((r) => !isTerminal(r.phase));
+  const same = live.find((r) => r.image === push.image && !r.restartedAt);
+  if (same) return { kind: 'ignored', reason: `release ${same.id} is already releasing ${push.image}` };
+  if (!workload.inFlight && workload.stable?.image === push.image) {
+    return {
+      kind: 'ignored',
+      reason: `${push.image} is already stable (revision ${workload.stable.revision}): nothing to do`,
+    };
+  }
+  const release = createRelease(
+    workload,
+    {
+      target: target.name,
+      targetGeneration: target.generation,
+      trigger: { kind: 'push', messageId, ...(push.tag ? { tag: push.tag } : {}) },
+      image: push.image,
+      ...(push.tag ? { tag: push.tag } : {}),
+    },
+    now,
+  );
+  return supersedeFor(release, workload, live, now);
+}
+
+/**
+ * Places a new release beside the live ones: those that have not switched are superseded (their green
+ * removed), and the new release queues behind one that has switched already.
+ */
+export function supersedeFor(
+  release: Release,
+  workload: Workload,
+  live: Release[],
+  now: number,
+): PushOutcome {
+  const superseded: Release[] = [];
+  let inFlight = workload.inFlight;
+  let inFlightGreen = workload.inFlightGreen;
+  let queued: string | null = null;
+  for (const old of live) {
+    if (old.id === workload.inFlight && !isBeforeSwitch(old.phase)) {
+      queued = release.id;
+      continue;
+    }
+    const green = old.green;
+    const cleanup =
+      green && green.revision !== workload.stable?.revision
+        ? { deployment: green.deployment, at: now, action: 'delete' as const }
+        : null;
+    superseded.push(
+      advance(old, now, {
+        phase: 'Superseded',
+        reason: `superseded by ${release.id} (${release.image})`,
+        cause: 'push',
+        patch: { cleanup },
+      }),
+    );
+    if (old.id === inFlight) {
+      inFlight = null;
+      inFlightGreen = null;
+    }
+  }
+  return {
+    kind: 'released',
+    release,
+    workload: {
+      ...workload,
+      inFlight,
+      inFlightGreen,
+      queued,
+      releases: release.number,
+      lastRelease: release.id,
+    },
+    superseded,
+  };
+}

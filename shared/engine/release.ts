@@ -1,0 +1,226 @@
+// The release state machine's data: phases, the release record and the workload record.
+import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { StepName } from '../topology.ts';
+
+export type Phase =
+  /** Accepted; the first step has not run yet. */
+  | 'Pending'
+  /** A plain Deployment is being taken over: a first revision from its template, then the selector. */
+  | 'Adopting'
+  /** The green revision is being created and must become ready. */
+  | 'DeployingGreen'
+  /** Checks against green before any traffic moves (readiness, and analysis when configured). */
+  | 'PrePromotionAnalysis'
+  /** Paused until `promote` (or autoPromotionSeconds). */
+  | 'AwaitingPromotion'
+  /** Green is scaled to full size and the active Service moves to it. */
+  | 'Switching'
+  /** Checks after the switch while blue is still warm. */
+  | 'PostPromotionAnalysis'
+  /** Waiting scaleDownDelaySeconds, then blue is scaled to zero (kept for undo). */
+  | 'ScalingDown'
+  /** Done: green serves all traffic. */
+  | 'Succeeded'
+  /** Traffic goes back to blue and green is removed. */
+  | 'RollingBack'
+  /** Done: blue serves, green removed. */
+  | 'RolledBack'
+  /** Stopped by `abort`: blue serves, green scaled down after abortScaleDownDelaySeconds. */
+  | 'Aborted'
+  /** Stopped by an error that needs a human (bad input, refused by Kubernetes); blue serves. */
+  | 'Failed'
+  /** Replaced by a newer push before it switched; its green removed. */
+  | 'Superseded';
+
+const terminal: ReadonlySet<Phase> = new Set(['Succeeded', 'RolledBack', 'Aborted', 'Failed', 'Superseded']);
+
+/** A terminal phase never changes again. */
+export function isTerminal(phase: Phase): boolean {
+  return terminal.has(phase);
+}
+
+/** Phases in which traffic has not moved to green yet (a newer push may supersede them). */
+export function isBeforeSwitch(phase: Phase): boolean {
+  return ['Pending', 'Adopting', 'DeployingGreen', 'PrePromotionAnalysis', 'AwaitingPromotion'].includes(
+    phase,
+  );
+}
+
+/** Which step function works on a release in each non-terminal phase. */
+export const stepOfPhase: Record<
+  Exclude<Phase, 'Succeeded' | 'RolledBack' | 'Aborted' | 'Failed' | 'Superseded'>,
+  StepName
+> = {
+  Pending: 'deploy-green',
+  Adopting: 'deploy-green',
+  DeployingGreen: 'deploy-green',
+  PrePromotionAnalysis: 'analyze',
+  AwaitingPromotion: 'analyze',
+  Switching: 'switch',
+  PostPromotionAnalysis: 'analyze',
+  ScalingDown: 'scale-down',
+  RollingBack: 'rollback',
+};
+
+/** One revision of the workload: the Deployment `<workload>-<revision>`. */
+export interface RevisionRef {
+  revision: string;
+  deployment: string;
+  /** Image reference by digest of the revision's updated container(s). */
+  image: string;
+}
+
+export interface Transition {
+  at: number;
+  from: Phase | null;
+  to: Phase;
+  /** What caused it: a step, a control command, a timer, the sweep, a push. */
+  cause: string;
+  /** Who asked, for control commands. */
+  by?: string;
+  reason?: string;
+  /** Short descriptions of the commands the transition ran. */
+  commands?: string[];
+}
+
+export type ReleaseTrigger =
+  | { kind: 'push'; messageId: string; tag?: string }
+  | { kind: 'restart' | 'retry' | 'undo'; requestId: string; by: string; reason?: string };
+
+/** A wake-up: which step runs next for the release, and when (ms since epoch). */
+export interface Wake {
+  step: StepName;
+  at: number;
+  /** The release seq the step message will carry. */
+  seq: number;
+  /** Set by the runtime when the function that scheduled it waits for it itself (else the sweep does). */
+  inline?: boolean;
+}
+
+export interface Release {
+  id: string;
+  target: string;
+  /** 1, 2, 3… per target. */
+  number: number;
+  trigger: ReleaseTrigger;
+  /** The image to release, by digest: `repository@sha256:…`. */
+  image: string;
+  tag?: string;
+  /** Set for a `restart`: makes a new revision of the same image. */
+  restartedAt?: string;
+  /** Generation of the target whose spec the release follows. */
+  targetGeneration: number;
+  phase: Phase;
+  /** Bumped by every change; step messages carry it, so late or duplicate ones are recognised. */
+  seq: number;
+  phaseSince: number;
+  createdAt: number;
+  updatedAt: number;
+  paused: boolean;
+  /** The revision serving traffic when the release started (null while a plain Deployment is adopted). */
+  blue: RevisionRef | null;
+  green: RevisionRef | null;
+  /** Full size of the workload, from the stable revision (or its HPA) when the release started. */
+  replicas: number;
+  /** The plain Deployment being adopted, with its replica count. */
+  adoption: { deployment: string; replicas: number; revision: RevisionRef } | null;
+  switchedAt: number | null;
+  /** Set on entering RollingBack: how the rollback ends (abort ends Aborted, a failure RolledBack). */
+  rollbackOutcome: 'RolledBack' | 'Aborted' | null;
+  wake: Wake | null;
+  /** Work on green still due after the release ended: scale it down (abort) or delete it (superseded). */
+  cleanup: { deployment: string; at: number; action: 'scale-down' | 'delete' } | null;
+  /** For `undo`: the earlier revision to bring back. */
+  undoTo: RevisionRef | null;
+  /** The current step's claim, so a duplicate delivery does not run it twice at once. */
+  lease: { owner: string; until: number } | null;
+  /** Why the release is where it is (failures, refusals, waits). */
+  reason: string | null;
+  history: Transition[];
+}
+
+/** What Switchyard knows of a target's workload across releases (document `workloads/<target>`). */
+export interface Workload {
+  target: string;
+  /** The revision serving traffic after the last switch. */
+  stable: RevisionRef | null;
+  /** Earlier stable revisions, newest first (for `undo`). */
+  previous: RevisionRef[];
+  /** The release in flight, if any. */
+  inFlight: string | null;
+  /** A newer release waiting for the in-flight one to finish (it had switched already). */
+  queued: string | null;
+  /** The green Deployment of the release in flight (cleanups of older releases leave it alone). */
+  inFlightGreen: string | null;
+  /** The last release, in flight or ended. */
+  lastRelease: string | null;
+  /** Release counter of the target. */
+  releases: number;
+}
+
+export function emptyWorkload(target: string): Workload {
+  return {
+    target,
+    stable: null,
+    previous: [],
+    inFlight: null,
+    queued: null,
+    inFlightGreen: null,
+    lastRelease: null,
+    releases: 0,
+  };
+}
+
+export type PodTemplate = V1PodTemplateSpec;
+
+export interface NewRelease {
+  target: string;
+  targetGeneration: number;
+  trigger: ReleaseTrigger;
+  image: string;
+  tag?: string;
+  restartedAt?: string;
+  undoTo?: RevisionRef;
+  reason?: string;
+}
+
+/** A new release record, numbered after the workload's last one. */
+export function createRelease(workload: Workload, r: NewRelease, now: number): Release {
+  const number = workload.releases + 1;
+  return {
+    id: `${r.target}-${number}`,
+    target: r.target,
+    number,
+    trigger: r.trigger,
+    image: r.image,
+    ...(r.tag ? { tag: r.tag } : {}),
+    ...(r.restartedAt ? { restartedAt: r.restartedAt } : {}),
+    targetGeneration: r.targetGeneration,
+    phase: 'Pending',
+    seq: 0,
+    phaseSince: now,
+    createdAt: now,
+    updatedAt: now,
+    paused: false,
+    blue: null,
+    green: null,
+    replicas: 0,
+    adoption: null,
+    switchedAt: null,
+    rollbackOutcome: null,
+    wake: { step: 'deploy-green', at: now, seq: 0 },
+    cleanup: null,
+    undoTo: r.undoTo ?? null,
+    lease: null,
+    reason: r.reason ?? null,
+    history: [
+      {
+        at: now,
+        from: null,
+        to: 'Pending',
+        cause: r.trigger.kind,
+        ...(r.reason ? { reason: r.reason } : {}),
+      },
+    ],
+  };
+}

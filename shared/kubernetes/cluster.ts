@@ -1,0 +1,577 @@
+// The Kubernetes adapter: the engine's Cluster operations as @kubernetes/client-node calls. Every
+// mutation reads first and writes only what differs, so a redelivered step changes nothing twice;
+// every failure leaves as a ClusterError whose `kind` decides retry or give up (isRetriable).
+import {
+  ApiException,
+  AppsV1Api,
+  AutoscalingV2Api,
+  CoreV1Api,
+  createConfiguration,
+  DiscoveryV1Api,
+  type KubeConfig,
+  type Middleware,
+  PatchStrategy,
+  ServerConfiguration,
+  setHeaderOptions,
+  type V1Deployment,
+  type V1Service,
+} from '@kubernetes/client-node';
+import type { ErrorKind } from '../errors.ts';
+import { revisionDeployment } from './revision.ts';
+import {
+  annotations,
+  type Cluster,
+  type EndpointCounts,
+  labels,
+  managerName,
+  type RevisionSpec,
+  type RevisionStatus,
+  type WorkloadSnapshot,
+} from './types.ts';
+
+/**
+ * What went wrong, in terms a caller can act on (the kinds of shared/errors.ts): 'not-found' (404),
+ * 'conflict' (409: changed meanwhile or being deleted), 'forbidden' (401/403: RBAC or credentials),
+ * 'invalid' (400/422 and other refusals), 'unavailable' (5xx, 429, network) and 'unsafe' (Switchyard
+ * refused, e.g. to delete a revision that still serves traffic or to touch an object it does not own).
+ */
+export type ClusterErrorKind = Exclude<ErrorKind, 'internal'>;
+
+/** An error of a cluster operation, with a message saying what failed and what to fix. */
+export class ClusterError extends Error {
+  readonly kind: ClusterErrorKind;
+  /** HTTP status of the API answer, when there was one. */
+  readonly status: number | undefined;
+  constructor(kind: ClusterErrorKind, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'ClusterError';
+    this.kind = kind;
+    this.status = options.status;
+  }
+}
+
+/**
+ * True when trying the same step again may succeed: the API was unavailable, or the object changed
+ * between read and write ('conflict'). Decided by the error's `kind` field only, so errors that
+ * crossed a serialisation boundary still classify. (The engine's retry policy for all errors is
+ * retriability() in shared/errors.ts, which agrees on these kinds.)
+ */
+export function isRetriable(err: unknown): boolean {
+  const kind = (err as { kind?: unknown } | null)?.kind;
+  return kind === 'unavailable' || kind === 'conflict';
+}
+
+/** Kubernetes API requests made by one KubernetesCluster, split by HTTP method (GET = read). */
+export interface CallCount {
+  reads: number;
+  writes: number;
+}
+
+// Patches are JSON merge patches: they say the resulting values, and `null` removes a key, which
+// is what replacing a Service selector needs. The client's default would be a JSON patch.
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** The engine's Cluster on one Kubernetes API server (the current context of `kubeConfig`). */
+export class KubernetesCluster implements Cluster {
+  private readonly apps: AppsV1Api;
+  private readonly core: CoreV1Api;
+  private readonly discovery: DiscoveryV1Api;
+  private readonly autoscaling: AutoscalingV2Api;
+  private readonly calls: CallCount = { reads: 0, writes: 0 };
+
+  constructor(kubeConfig: KubeConfig) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new ClusterError('invalid', 'the kubeconfig has no current cluster: pick a context');
+    // Built like KubeConfig.makeApiClient, plus a middleware that counts every request (benchmarks
+    // compare the API calls of a release; redelivery tests assert that no second write happens).
+    const counter: Middleware = {
+      pre: async (request) => {
+        const method = request.getHttpMethod();
+        if (method === 'GET' || method === 'HEAD') this.calls.reads++;
+        else this.calls.writes++;
+        return request;
+      },
+      post: async (response) => response,
+    };
+    const configuration = createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: kubeConfig },
+      promiseMiddleware: [counter],
+    });
+    this.apps = new AppsV1Api(configuration);
+    this.core = new CoreV1Api(configuration);
+    this.discovery = new DiscoveryV1Api(configuration);
+    this.autoscaling = new AutoscalingV2Api(configuration);
+  }
+
+  /** API requests made so far (a copy: take one before and one after to count an operation). */
+  get callCount(): CallCount {
+    return { ...this.calls };
+  }
+
+  /** Reads only. Revisions are found by labels, Services by name; a missing Service is `null`. */
+  async snapshot(namespace: string, workload: string, services: string[]): Promise<WorkloadSnapshot> {
+    const [plain, revisionList, serviceObjects] = await Promise.all([
+      this.readDeployment(namespace, workload),
+      attempt(`listing the revisions of workload "${workload}" in namespace "${namespace}"`, () =>
+        this.apps.listNamespacedDeployment({ namespace, labelSelector: revisionSelector(workload) }),
+      ),
+      Promise.all(services.map((name) => this.readService(namespace, name))),
+    ]);
+
+    const revisions: WorkloadSnapshot['revisions'] = {};
+    for (const d of revisionList.items) {
+      const revision = d.metadata?.labels?.[labels.revision];
+      if (!revision) continue;
+      revisions[revision] = { ...statusOf(d), revision, template: d.spec?.template ?? {} };
+    }
+    const serviceSelectors: WorkloadSnapshot['services'] = {};
+    services.forEach((name, i) => {
+      const service = serviceObjects[i];
+      serviceSelectors[name] = service ? { selector: service.spec?.selector ?? {} } : null;
+    });
+    return {
+      plainDeployment:
+        plain && !isManaged(plain)
+          ? { name: workload, replicas: plain.spec?.replicas ?? 1, template: plain.spec?.template ?? {} }
+          : null,
+      revisions,
+      services: serviceSelectors,
+    };
+  }
+
+  /**
+   * Idempotent: creates the revision's Deployment when absent, else scales it to `spec.replicas`
+   * (no write when equal). A concurrent create (409) is re-read and treated like "exists". Throws
+   * 'unsafe' when a Deployment of that name exists but is not this revision of Switchyard's, and
+   * 'conflict' (retriable) while it is being deleted.
+   */
+  async ensureRevision(spec: RevisionSpec): Promise<void> {
+    const desired = revisionDeployment(spec);
+    const name = desired.metadata?.name ?? '';
+    let existing = await this.readDeployment(spec.namespace, name);
+    if (!existing) {
+      try {
+        await this.apps.createNamespacedDeployment({
+          namespace: spec.namespace,
+          body: desired,
+          fieldManager: managerName,
+        });
+        return;
+      } catch (err) {
+        const e = toClusterError(err, `creating Deployment "${name}" in namespace "${spec.namespace}"`);
+        if (e.kind !== 'conflict') throw e;
+      }
+      // Created by a concurrent delivery of the same step between our read and our create.
+      existing = await this.readDeployment(spec.namespace, name);
+      if (!existing) {
+        throw new ClusterError(
+          'conflict',
+          `Deployment "${name}" in namespace "${spec.namespace}" came and went`,
+        );
+      }
+    }
+    if (existing.metadata?.labels?.[labels.revision] !== spec.revision || !isManaged(existing)) {
+      throw new ClusterError(
+        'unsafe',
+        `Deployment "${name}" in namespace "${spec.namespace}" exists but is not revision ${spec.revision} of workload "${spec.workload}" managed by Switchyard: rename or delete it`,
+      );
+    }
+    if (existing.metadata?.deletionTimestamp) {
+      throw new ClusterError(
+        'conflict',
+        `Deployment "${name}" in namespace "${spec.namespace}" is being deleted: retry once it is gone`,
+      );
+    }
+    if (existing.spec?.replicas !== spec.replicas) {
+      await this.patchDeployment(spec.namespace, name, { spec: { replicas: spec.replicas } });
+    }
+  }
+
+  /** Idempotent (no write when equal). Throws 'not-found' when absent, 'unsafe' when not a revision. */
+  async scaleRevision(namespace: string, deployment: string, replicas: number): Promise<void> {
+    const existing = await this.requireDeployment(namespace, deployment);
+    if (!isManaged(existing)) {
+      throw new ClusterError(
+        'unsafe',
+        `Deployment "${deployment}" in namespace "${namespace}" is not managed by Switchyard: not scaling it as a revision`,
+      );
+    }
+    if (existing.spec?.replicas === replicas) return;
+    await this.patchDeployment(namespace, deployment, { spec: { replicas } });
+  }
+
+  /**
+   * Idempotent (no write when equal). On the first scale-down records the former replica count in
+   * the `switchyard.dev/adopted-replicas` annotation, never overwriting it later, so a rollback of an
+   * adoption can restore it. Throws 'not-found' when absent, 'unsafe' for a Switchyard revision.
+   */
+  async scalePlainDeployment(namespace: string, deployment: string, replicas: number): Promise<void> {
+    const existing = await this.requireDeployment(namespace, deployment);
+    if (isManaged(existing)) {
+      throw new ClusterError(
+        'unsafe',
+        `Deployment "${deployment}" in namespace "${namespace}" is a Switchyard revision, not a plain Deployment`,
+      );
+    }
+    const current = existing.spec?.replicas ?? 1;
+    if (current === replicas) return;
+    const recorded = existing.metadata?.annotations?.[annotations.adoptedReplicas] !== undefined;
+    const patch: DeploymentPatch = { spec: { replicas } };
+    if (replicas < current && !recorded) {
+      patch.metadata = { annotations: { [annotations.adoptedReplicas]: String(current) } };
+    }
+    await this.patchDeployment(namespace, deployment, patch);
+  }
+
+  /** Reads only; a missing Deployment is `exists: false` with zero counts. */
+  async revisionStatus(namespace: string, deployment: string): Promise<RevisionStatus> {
+    const d = await this.readDeployment(namespace, deployment);
+    if (!d) {
+      return {
+        name: deployment,
+        exists: false,
+        desired: 0,
+        ready: 0,
+        available: 0,
+        progressDeadlineExceeded: false,
+        images: {},
+      };
+    }
+    return statusOf(d);
+  }
+
+  /**
+   * Reads only. Counts the endpoints of the Service's EndpointSlices by the revision label of the
+   * pods they point at; an endpoint listed in several slices (dual stack, slice handover) counts
+   * once, and as ready only if every listing says ready — the cautious answer for "may traffic
+   * move". Endpoints without a Pod, or whose pod is already gone, count under "". Throws
+   * 'not-found' naming the Service when it does not exist.
+   */
+  async endpoints(namespace: string, service: string): Promise<EndpointCounts> {
+    await this.requireService(namespace, service);
+    const slices = await attempt(
+      `listing the EndpointSlices of Service "${service}" in namespace "${namespace}"`,
+      () =>
+        this.discovery.listNamespacedEndpointSlice({
+          namespace,
+          labelSelector: `kubernetes.io/service-name=${service}`,
+        }),
+    );
+    const endpoints = new Map<string, { pod: string | undefined; ready: boolean }>();
+    for (const slice of slices.items) {
+      for (const ep of slice.endpoints ?? []) {
+        const pod = ep.targetRef?.kind === 'Pod' ? ep.targetRef.name : undefined;
+        const key = pod !== undefined ? `pod/${pod}` : `addr/${ep.addresses.join(',')}`;
+        const ready = ep.conditions?.ready === true;
+        const seen = endpoints.get(key);
+        endpoints.set(key, { pod, ready: seen ? seen.ready && ready : ready });
+      }
+    }
+
+    const revisionOfPod = new Map<string, string>();
+    if ([...endpoints.values()].some((e) => e.pod !== undefined)) {
+      // One list of the namespace's pods instead of one read per endpoint.
+      const pods = await attempt(`listing pods in namespace "${namespace}"`, () =>
+        this.core.listNamespacedPod({ namespace }),
+      );
+      for (const p of pods.items) {
+        if (p.metadata?.name) revisionOfPod.set(p.metadata.name, p.metadata.labels?.[labels.revision] ?? '');
+      }
+    }
+
+    const counts: EndpointCounts = { readyByRevision: {}, totalByRevision: {} };
+    for (const e of endpoints.values()) {
+      const revision = e.pod !== undefined ? (revisionOfPod.get(e.pod) ?? '') : '';
+      counts.totalByRevision[revision] = (counts.totalByRevision[revision] ?? 0) + 1;
+      if (e.ready) counts.readyByRevision[revision] = (counts.readyByRevision[revision] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /**
+   * Idempotent (no write when the selector already is exactly the wanted one). Replaces the whole
+   * selector, removing any other key, with a merge patch conditioned on the resourceVersion read, so
+   * a concurrent change of the Service ends in a retriable 'conflict' instead of a mixed selector.
+   * Throws 'not-found' naming the Service when it does not exist.
+   */
+  async selectRevision(
+    namespace: string,
+    service: string,
+    workload: string,
+    revision: string,
+  ): Promise<void> {
+    const current = await this.requireService(namespace, service);
+    const selector = current.spec?.selector ?? {};
+    const wanted: Record<string, string> = { [labels.name]: workload, [labels.revision]: revision };
+    if (sameSelector(selector, wanted)) return;
+    const next: Record<string, string | null> = {};
+    for (const key of Object.keys(selector)) next[key] = null;
+    Object.assign(next, wanted);
+    await attempt(`switching the selector of Service "${service}" in namespace "${namespace}"`, () =>
+      this.core.patchNamespacedService(
+        {
+          name: service,
+          namespace,
+          fieldManager: managerName,
+          body: {
+            metadata: { resourceVersion: current.metadata?.resourceVersion },
+            spec: { selector: next },
+          },
+        },
+        mergePatch,
+      ),
+    );
+  }
+
+  /**
+   * Idempotent: points every autoscaling/v2 HPA whose scaleTargetRef is Deployment `from` at
+   * Deployment `to`; no write when there is none (e.g. already moved).
+   */
+  async moveHpa(namespace: string, from: string, to: string): Promise<void> {
+    if (from === to) return;
+    for (const hpa of await this.hpasTargeting(namespace, from)) {
+      const name = hpa.metadata?.name ?? '';
+      await attempt(`moving HorizontalPodAutoscaler "${name}" in namespace "${namespace}" to "${to}"`, () =>
+        this.autoscaling.patchNamespacedHorizontalPodAutoscaler(
+          { name, namespace, fieldManager: managerName, body: { spec: { scaleTargetRef: { name: to } } } },
+          mergePatch,
+        ),
+      );
+    }
+  }
+
+  /**
+   * Reads only. The replica count the HPA targeting `deployment` stands for now: the larger of its
+   * status' desired and current replicas (a green revision started there has the capacity either
+   * way), or minReplicas before the HPA's first evaluation; null when no HPA targets it. The HPA
+   * controller leaves desiredReplicas at 0 while it cannot read metrics, hence the max.
+   */
+  async hpaReplicas(namespace: string, deployment: string): Promise<number | null> {
+    const [hpa] = await this.hpasTargeting(namespace, deployment);
+    if (!hpa) return null;
+    const seen = Math.max(hpa.status?.desiredReplicas ?? 0, hpa.status?.currentReplicas ?? 0);
+    return seen > 0 ? seen : (hpa.spec?.minReplicas ?? 1);
+  }
+
+  /**
+   * Idempotent ("not found" and "already being deleted" are success). Deletes only Deployments
+   * managed by Switchyard ('unsafe' otherwise), and refuses ('unsafe') while a guard Service selects
+   * the revision: its selector names the revision, or its selector matches the revision's pod labels
+   * (e.g. a Service still selecting `app: api` during adoption). The delete is conditioned on the uid
+   * checked, so a Deployment recreated meanwhile is not removed unchecked.
+   */
+  async deleteRevision(namespace: string, deployment: string, guardServices: string[]): Promise<void> {
+    const existing = await this.readDeployment(namespace, deployment);
+    if (!existing || existing.metadata?.deletionTimestamp) return;
+    if (!isManaged(existing)) {
+      throw new ClusterError(
+        'unsafe',
+        `refusing to delete Deployment "${deployment}" in namespace "${namespace}": it is not managed by Switchyard`,
+      );
+    }
+    const revision = existing.metadata?.labels?.[labels.revision];
+    const podLabels = existing.spec?.template?.metadata?.labels ?? {};
+    const guards = await Promise.all(guardServices.map((name) => this.readService(namespace, name)));
+    guardServices.forEach((name, i) => {
+      const selector = guards[i]?.spec?.selector ?? {};
+      const namesIt = revision !== undefined && selector[labels.revision] === revision;
+      const matchesIt =
+        Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => podLabels[k] === v);
+      if (namesIt || matchesIt) {
+        throw new ClusterError(
+          'unsafe',
+          `refusing to delete Deployment "${deployment}" in namespace "${namespace}": Service "${name}" still selects it (${formatSelector(selector)}); switch the Service to another revision first`,
+        );
+      }
+    });
+    try {
+      await this.apps.deleteNamespacedDeployment({
+        name: deployment,
+        namespace,
+        propagationPolicy: 'Background',
+        body: { preconditions: { uid: existing.metadata?.uid } },
+      });
+    } catch (err) {
+      const e = toClusterError(err, `deleting Deployment "${deployment}" in namespace "${namespace}"`);
+      if (e.kind !== 'not-found') throw e;
+    }
+  }
+
+  private async readDeployment(namespace: string, name: string): Promise<V1Deployment | null> {
+    return readOrNull(`reading Deployment "${name}" in namespace "${namespace}"`, () =>
+      this.apps.readNamespacedDeployment({ name, namespace }),
+    );
+  }
+
+  private async requireDeployment(namespace: string, name: string): Promise<V1Deployment> {
+    const d = await this.readDeployment(namespace, name);
+    if (d) return d;
+    throw new ClusterError(
+      'not-found',
+      `Deployment "${name}" not found in namespace "${namespace}": it was deleted outside Switchyard, or the target names the wrong workload or namespace`,
+      { status: 404 },
+    );
+  }
+
+  private async readService(namespace: string, name: string): Promise<V1Service | null> {
+    return readOrNull(`reading Service "${name}" in namespace "${namespace}"`, () =>
+      this.core.readNamespacedService({ name, namespace }),
+    );
+  }
+
+  private async requireService(namespace: string, name: string): Promise<V1Service> {
+    const s = await this.readService(namespace, name);
+    if (s) return s;
+    throw new ClusterError(
+      'not-found',
+      `Service "${name}" not found in namespace "${namespace}": create it, or fix the Service name or namespace in the release target`,
+      { status: 404 },
+    );
+  }
+
+  private async patchDeployment(namespace: string, name: string, body: DeploymentPatch): Promise<void> {
+    await attempt(`patching Deployment "${name}" in namespace "${namespace}"`, () =>
+      this.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager: managerName }, mergePatch),
+    );
+  }
+
+  private async hpasTargeting(namespace: string, deployment: string) {
+    const list = await attempt(`listing HorizontalPodAutoscalers in namespace "${namespace}"`, () =>
+      this.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace }),
+    );
+    return list.items.filter(
+      (h) => h.spec?.scaleTargetRef.kind === 'Deployment' && h.spec.scaleTargetRef.name === deployment,
+    );
+  }
+}
+
+/** The parts of a Deployment that Switchyard ever changes (a merge patch of them). */
+interface DeploymentPatch {
+  metadata?: { annotations?: Record<string, string> };
+  spec?: { replicas?: number };
+}
+
+/** Label selector of a workload's revision Deployments (only Switchyard's own). */
+function revisionSelector(workload: string): string {
+  return `${labels.name}=${workload},${labels.revision},${labels.managedBy}=${managerName}`;
+}
+
+function isManaged(d: V1Deployment): boolean {
+  return d.metadata?.labels?.[labels.managedBy] === managerName;
+}
+
+function statusOf(d: V1Deployment): RevisionStatus {
+  const progressing = d.status?.conditions?.find((c) => c.type === 'Progressing');
+  const images: Record<string, string> = {};
+  for (const c of d.spec?.template?.spec?.containers ?? []) images[c.name] = c.image ?? '';
+  return {
+    name: d.metadata?.name ?? '',
+    exists: true,
+    desired: d.spec?.replicas ?? 1,
+    ready: d.status?.readyReplicas ?? 0,
+    available: d.status?.availableReplicas ?? 0,
+    progressDeadlineExceeded:
+      progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded',
+    images,
+  };
+}
+
+function sameSelector(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+function formatSelector(selector: Record<string, string>): string {
+  return Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/** Runs one API call, turning its failure into a ClusterError that names `what`. */
+async function attempt<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw toClusterError(err, what);
+  }
+}
+
+/** Like attempt(), but "not found" is `null`. */
+async function readOrNull<T>(what: string, call: () => Promise<T>): Promise<T | null> {
+  try {
+    return await call();
+  } catch (err) {
+    const e = toClusterError(err, what);
+    if (e.kind === 'not-found') return null;
+    throw e;
+  }
+}
+
+/** The error kind of an HTTP status of the Kubernetes (or any Google) API. */
+export function errorKindOfStatus(status: number): ClusterErrorKind {
+  if (status === 404) return 'not-found';
+  if (status === 409) return 'conflict';
+  if (status === 401 || status === 403) return 'forbidden';
+  if (status === 408 || status === 429 || status >= 500) return 'unavailable';
+  return 'invalid';
+}
+
+const advice: Record<ClusterErrorKind, string> = {
+  'not-found': 'check the names and namespace in the release target',
+  conflict: 'it changed meanwhile; the step will be retried',
+  forbidden: "grant Switchyard's service account access to it (RBAC) or check its credentials",
+  invalid: 'the API refused the request as given',
+  unavailable: 'the Kubernetes API is unavailable; the step will be retried',
+  unsafe: 'Switchyard refused to go on',
+};
+
+// Error codes of a failed connection (Node sockets, DNS, undici). Anything else unexpected is
+// rethrown as is: a bug should surface as itself (shared/errors.ts calls it 'internal').
+const networkCodes =
+  /^(E(CONN(REFUSED|RESET|ABORTED)|TIMEDOUT|NOTFOUND|AI_AGAIN|HOSTUNREACH|NETUNREACH|PIPE)|UND_ERR_.*)$/;
+
+function isNetworkError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && networkCodes.test(code)) return true;
+    if (e.name === 'TypeError' && e.message === 'fetch failed') return true;
+  }
+  return false;
+}
+
+/** The API's own explanation (a Status object's message), if the error body carries one. */
+function apiMessage(err: ApiException<unknown>): string {
+  let body: unknown = err.body;
+  if (typeof body === 'string') {
+    const text = body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return text.slice(0, 300) || err.message;
+    }
+  }
+  const message = (body as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : err.message;
+}
+
+/**
+ * Turns a failed API call into a ClusterError whose message says what failed and what to do.
+ * Rethrows anything that is neither an API answer nor a network failure, unchanged.
+ */
+export function toClusterError(err: unknown, what: string): ClusterError {
+  if (err instanceof ClusterError) return err;
+  if (err instanceof ApiException) {
+    const kind = errorKindOfStatus(err.code);
+    return new ClusterError(kind, `${what}: ${apiMessage(err)} (HTTP ${err.code}): ${advice[kind]}`, {
+      status: err.code,
+      cause: err,
+    });
+  }
+  if (isNetworkError(err)) {
+    return new ClusterError('unavailable', `${what}: ${(err as Error).message}: ${advice.unavailable}`, {
+      cause: err,
+    });
+  }
+  throw err;
+}

@@ -1,0 +1,62 @@
+// What the function runtimes need from the outside world, built once per process (lazily).
+import { randomUUID } from 'node:crypto';
+import type { Firestore } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
+import { firestoreClient, pubsubClient } from '../adapters/clients.ts';
+import { Store } from '../adapters/store.ts';
+import { config } from '../config.ts';
+import type { EngineTarget } from '../engine/target.ts';
+import { KubernetesCluster } from '../kubernetes/cluster.ts';
+import { connect } from '../kubernetes/connect.ts';
+import type { Cluster } from '../kubernetes/types.ts';
+import { type Logger, logger } from '../log.ts';
+import { type Topology, topology } from '../topology.ts';
+
+export interface Deps {
+  db: Firestore;
+  store: Store;
+  pubsub: PubSub;
+  topology: Topology;
+  /** The cluster of a target (connections are cached per cluster). */
+  clusterFor(target: EngineTarget): Promise<Cluster>;
+  now(): number;
+  /** Identifies this process in leases. */
+  owner: string;
+  log: Logger;
+  /** Longest wait a function does itself before a timer is left to the sweep. */
+  inlineWaitMs: number;
+  /** How long a step's claim on a release holds if its function dies. */
+  leaseMs: number;
+}
+
+let cached: Deps | undefined;
+
+/** The process's dependencies, from its environment (config()). */
+export function deps(): Deps {
+  if (cached) return cached;
+  const cfg = config();
+  const db = firestoreClient(cfg);
+  const clusters = new Map<string, Promise<Cluster>>();
+  cached = {
+    db,
+    store: new Store(db),
+    pubsub: pubsubClient(cfg),
+    topology: topology(cfg.prefix),
+    clusterFor(target) {
+      const key = JSON.stringify(target.spec.cluster);
+      let c = clusters.get(key);
+      if (!c) {
+        c = connect(target.spec.cluster, cfg.kubeconfig).then((kc) => new KubernetesCluster(kc));
+        c.catch(() => clusters.delete(key));
+        clusters.set(key, c);
+      }
+      return c;
+    },
+    now: () => Date.now(),
+    owner: `${process.env.K_REVISION ?? 'local'}/${process.pid}/${randomUUID().slice(0, 8)}`,
+    log: logger({ service: 'switchyard' }),
+    inlineWaitMs: cfg.inlineWaitMs,
+    leaseMs: cfg.leaseMs,
+  };
+  return cached;
+}

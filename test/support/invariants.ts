@@ -1,0 +1,54 @@
+// The invariant checker that runs beside every end-to-end release test: at every sampled moment
+// the active Service must have ready endpoints, the revision it selects must have ready replicas,
+// and no revision whose pods the Service still lists as ready may be scaled down.
+import type { Fixture } from './release.ts';
+
+export interface InvariantChecker {
+  /** Stops sampling; returns every violation seen (empty when the invariants held) and the sample count. */
+  stop(): Promise<{ violations: string[]; samples: number }>;
+}
+
+export function watchInvariants(f: Fixture, service = 'api', everyMs = 150): InvariantChecker {
+  const violations: string[] = [];
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const selector = await f.selector(service);
+        const counts = await f.cluster.endpoints(f.namespace, service);
+        const ready = Object.values(counts.readyByRevision).reduce((a, b) => a + b, 0);
+        const at = new Date().toISOString();
+        if (ready === 0)
+          violations.push(`${at}: ${service} has no ready endpoints (selector ${JSON.stringify(selector)})`);
+        const selected = selector['switchyard.dev/revision'];
+        if (selected) {
+          const d = await f.deployment(`api-${selected}`);
+          if (!d || (d.status?.readyReplicas ?? 0) === 0) {
+            violations.push(`${at}: ${service} selects revision ${selected}, which has no ready replicas`);
+          }
+        }
+        for (const [revision, n] of Object.entries(counts.readyByRevision)) {
+          if (n === 0) continue;
+          const d = await f.deployment(revision === '' ? 'api' : `api-${revision}`);
+          if (d && (d.spec?.replicas ?? 0) === 0) {
+            violations.push(
+              `${at}: revision ${revision || '(plain)'} is scaled to zero while ${service} lists ${n} of its endpoints as ready`,
+            );
+          }
+        }
+        samples += 1;
+      } catch (err) {
+        violations.push(`sampling failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { violations, samples };
+    },
+  };
+}
