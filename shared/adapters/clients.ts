@@ -4,8 +4,14 @@ import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Config } from '../config.ts';
 
+/** On the emulators there is no Google metadata server; stop the auth library probing for one. */
+function noMetadataServer(): void {
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
+}
+
 export function firestoreClient(cfg: Config): Firestore {
   if (cfg.firestoreEmulatorHost) {
+    noMetadataServer();
     return new Firestore({
       projectId: cfg.projectId,
       databaseId: cfg.databaseId,
@@ -22,7 +28,9 @@ export function firestoreClient(cfg: Config): Firestore {
 }
 
 export function pubsubClient(cfg: Config): PubSub {
-  if (cfg.pubsubEmulatorHost)
+  if (cfg.pubsubEmulatorHost) {
+    noMetadataServer();
     return new PubSub({ projectId: cfg.projectId, apiEndpoint: cfg.pubsubEmulatorHost });
+  }
   return new PubSub({ projectId: cfg.projectId });
 }

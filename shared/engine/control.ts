@@ -162,6 +162,27 @@ export function decideControl(
     }
 
     case 'undo': {
+      // A release that has switched but still keeps blue warm goes back to it in one step.
+      const current = live.find((r) => r.switchedAt !== null && r.blue && r.phase !== 'RollingBack');
+      if (current) {
+        return {
+          kind: 'applied',
+          release: advance(
+            current,
+            now,
+            {
+              phase: 'RollingBack',
+              reason: reasonOf(`undo: back to ${current.blue!.deployment}`),
+              wakeIn: 0,
+              cause,
+              patch: { rollbackOutcome: 'RolledBack', paused: false },
+            },
+            [],
+            extra,
+          ),
+          workload,
+        };
+      }
       const previous = workload.previous[0];
       if (!previous) return refuse(`target ${target.name} has no earlier revision to go back to`);
       if (live.length > 0) return refuse(`release ${live[0]!.id} is in flight; abort it instead`);

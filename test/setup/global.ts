@@ -9,6 +9,8 @@ import { LocalStack, repoRoot } from '../../infra/local/stack.ts';
 const testStacks = join(repoRoot, '.switchyard', 'test-stacks');
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // No Google metadata server here; keep the client libraries from probing for one.
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
   const log = (m: string) => process.stderr.write(`[stack] ${m}\n`);
   if (existsSync(testStacks)) {
     for (const old of readdirSync(testStacks)) {

@@ -20,6 +20,7 @@ import {
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { freePort, waitFor } from '../process.ts';
 import type { Part, PartStatus, StackContext } from './part.ts';
 
@@ -47,6 +48,20 @@ export const podStages = {
 } as const;
 
 export type PodStage = (typeof podStages)[keyof typeof podStages];
+
+/**
+ * The context name in every local stack's kubeconfig, whatever kwokctl calls the cluster, so a
+ * target for the local stack can say `cluster: {context: switchyard-local}`.
+ */
+export const localContext = 'switchyard-local';
+
+/** Renames the kubeconfig's (single) context and makes it the current one. */
+function withContextName(kubeconfig: string, name: string): string {
+  const doc = parseYaml(kubeconfig) as { contexts?: { name: string }[]; 'current-context'?: string };
+  for (const c of doc.contexts ?? []) c.name = name;
+  doc['current-context'] = name;
+  return stringifyYaml(doc);
+}
 
 /**
  * Pods running an image whose digest starts with this prefix never become ready, whatever their
@@ -466,7 +481,7 @@ export const kubernetesPart: Part<KubeState> = {
         await createCluster(state);
       }
       const kubeconfig = await kwokctl(state, ['get', 'kubeconfig'], 30_000);
-      await writeFile(state.kubeconfig, kubeconfig, { mode: 0o600 });
+      await writeFile(state.kubeconfig, withContextName(kubeconfig, localContext), { mode: 0o600 });
       const kc = kubeConfigFrom(state.kubeconfig);
       const server = kc.getCurrentCluster()?.server;
       if (server !== state.apiServer) {
