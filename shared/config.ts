@@ -18,6 +18,8 @@ const envSchema = z.object({
   SWITCHYARD_LEASE_SECONDS: z.coerce.number().int().min(5).max(540).default(45),
   /** Longest timer a function waits for itself; later ones are fired by the sweep. */
   SWITCHYARD_INLINE_WAIT_SECONDS: z.coerce.number().int().min(0).max(240).default(25),
+  /** How far ahead the sweep takes timers: a little more than the scheduler's period. */
+  SWITCHYARD_SWEEP_LOOKAHEAD_SECONDS: z.coerce.number().int().min(1).max(300).default(65),
 });
 
 export interface Config {
@@ -29,6 +31,7 @@ export interface Config {
   kubeconfig: string | undefined;
   leaseMs: number;
   inlineWaitMs: number;
+  sweepLookaheadMs: number;
 }
 
 let cached: Config | undefined;
@@ -57,6 +60,7 @@ export function config(env: NodeJS.ProcessEnv = process.env): Config {
     kubeconfig: e.KUBECONFIG,
     leaseMs: e.SWITCHYARD_LEASE_SECONDS * 1000,
     inlineWaitMs: e.SWITCHYARD_INLINE_WAIT_SECONDS * 1000,
+    sweepLookaheadMs: e.SWITCHYARD_SWEEP_LOOKAHEAD_SECONDS * 1000,
   };
   if (env === process.env) cached = result;
   return result;

@@ -139,6 +139,16 @@ export class LocalStack {
       if (previous) {
         const status = await part.check(previous, this.context(file));
         if (status.state === 'running') return;
+        if (part.repair) {
+          try {
+            file.parts[name] = (await part.repair(previous, this.context(file))) as PartStates[K];
+            this.write(file);
+            this.log(`${name}: repaired (${status.detail ?? status.state})`);
+            return;
+          } catch (err) {
+            this.log(`${name}: repair failed (${err instanceof Error ? err.message : String(err)})`);
+          }
+        }
         this.log(
           `${name}: ${status.state}${status.detail ? ` (${status.detail})` : ''}; cleaning up and starting again`,
         );

@@ -96,7 +96,13 @@ export class Store {
     return q.docs.map((d) => d.data() as Release);
   }
 
-  /** Non-terminal releases (for the sweep's recovery of stalled ones). */
+  /** Workloads whose old revisions wait to be cleaned up. */
+  async workloadsToClean(): Promise<Workload[]> {
+    const q = await this.db.collection(collections.workloads).where('gcPending', '==', true).get();
+    return q.docs.map((d) => ({ ...emptyWorkload(d.id), ...(d.data() as Workload) }));
+  }
+
+  /** A target's releases, newest first. */
   async releasesOf(target: string, limit = 50): Promise<Release[]> {
     const q = await this.db
       .collection(collections.releases)

@@ -73,7 +73,6 @@ class FakeCluster {
         ),
       },
       endpoints,
-      hpaReplicas: null,
     };
   }
 

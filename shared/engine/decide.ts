@@ -23,8 +23,6 @@ export interface Observation {
   snapshot: WorkloadSnapshot;
   /** EndpointSlice counts of the target's Services, by Service name. */
   endpoints: Record<string, EndpointCounts>;
-  /** Replicas an HPA wants for the stable revision, or null without one. */
-  hpaReplicas: number | null;
 }
 
 export interface StepInput {
@@ -205,7 +203,7 @@ export function decideStep(
             `undo: revision ${release.undoTo.deployment} no longer exists; release its image again instead`,
           );
         }
-        const full = Math.max(1, obs.hpaReplicas ?? blueStatus.desired);
+        const full = Math.max(1, blueStatus.desired);
         return keep(
           advance(release, now, {
             phase: 'Switching',
@@ -267,7 +265,8 @@ export function decideStep(
       } catch (err) {
         return fail(err instanceof Error ? err.message : String(err));
       }
-      const full = Math.max(1, obs.hpaReplicas ?? blueStatus.desired);
+      // The stable revision's current size: what its HPA (if any) has scaled it to.
+      const full = Math.max(1, blueStatus.desired);
       const spec = revisionSpec(target, release, template, bg.previewReplicaCount ?? full);
       const green: RevisionRef = {
         revision: spec.revision,
@@ -611,5 +610,7 @@ function decideCleanup(release: Release, workload: Workload, now: number): Decis
 
 /** The workload once `release` has ended. */
 export function endFor(workload: Workload, release: Release): Workload {
-  return workload.inFlight === release.id ? { ...workload, inFlight: null, inFlightGreen: null } : workload;
+  return workload.inFlight === release.id
+    ? { ...workload, inFlight: null, inFlightGreen: null, gcPending: true }
+    : workload;
 }

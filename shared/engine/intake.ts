@@ -130,6 +130,9 @@ export function supersedeFor(
       inFlightGreen = null;
     }
   }
+  // Unless it waits behind a release that has switched, the new release is the one in flight now,
+  // so a duplicate of its push finds it.
+  if (!queued) inFlight = release.id;
   return {
     kind: 'released',
     release,

@@ -156,6 +156,8 @@ export interface Workload {
   lastRelease: string | null;
   /** Release counter of the target. */
   releases: number;
+  /** A release ended since old revisions were last cleaned up (the sweep does it). */
+  gcPending: boolean;
 }
 
 export function emptyWorkload(target: string): Workload {
@@ -168,6 +170,7 @@ export function emptyWorkload(target: string): Workload {
     inFlightGreen: null,
     lastRelease: null,
     releases: 0,
+    gcPending: false,
   };
 }
 

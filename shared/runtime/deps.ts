@@ -27,6 +27,8 @@ export interface Deps {
   inlineWaitMs: number;
   /** How long a step's claim on a release holds if its function dies. */
   leaseMs: number;
+  /** How far ahead the sweep fires timers. */
+  sweepLookaheadMs: number;
 }
 
 let cached: Deps | undefined;
@@ -57,6 +59,7 @@ export function deps(): Deps {
     log: logger({ service: 'switchyard' }),
     inlineWaitMs: cfg.inlineWaitMs,
     leaseMs: cfg.leaseMs,
+    sweepLookaheadMs: cfg.sweepLookaheadMs,
   };
   return cached;
 }

@@ -1,6 +1,7 @@
 // The loop of every step function: claim the release, observe the cluster, decide, carry out the
 // commands, commit, hand over. A message for an older seq, or one whose release is claimed by a
 // running step, changes nothing: Pub/Sub may deliver any message twice, late or out of order.
+import { randomUUID } from 'node:crypto';
 import { advance, decideStep, endFor, type Observation } from '../engine/decide.ts';
 import { isTerminal, type Release, type Workload } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
@@ -24,7 +25,7 @@ export async function runStep(d: Deps, msg: StepMessage): Promise<StepResult> {
   const workload = await d.store.workload(release.target);
   try {
     const cluster = await d.clusterFor(target);
-    const observation = await observe(cluster, target, release, workload);
+    const observation = await observe(cluster, target);
     const now = d.now();
     const decision = decideStep(
       target,
@@ -103,7 +104,7 @@ async function claim(
     const release = await d.store.release(msg.releaseId, tx);
     if (!release || release.seq !== msg.seq) return 'stale' as const;
     const now = d.now();
-    if (release.lease && release.lease.until > now && release.lease.owner !== d.owner) return 'busy' as const;
+    if (release.lease && release.lease.until > now) return 'busy' as const;
     const target = await d.store.target(release.target, tx);
     if (!target) {
       // The target was deleted while the release ran: end it with the reason, touch nothing.
@@ -114,7 +115,8 @@ async function claim(
       tx.set(d.store.releaseRef(release.id), ended);
       return 'stale' as const;
     }
-    const lease = { owner: d.owner, until: now + d.leaseMs };
+    // One owner per invocation: two deliveries in the same process must not both think they hold it.
+    const lease = { owner: `${d.owner}/${randomUUID().slice(0, 8)}`, until: now + d.leaseMs };
     tx.update(d.store.releaseRef(release.id), { lease });
     return { release: { ...release, lease }, target };
   });
@@ -123,7 +125,7 @@ async function claim(
 async function unclaim(d: Deps, release: Release): Promise<void> {
   await d.db.runTransaction(async (tx) => {
     const current = await d.store.release(release.id, tx);
-    if (current && current.seq === release.seq && current.lease?.owner === d.owner) {
+    if (current && current.seq === release.seq && current.lease?.owner === release.lease?.owner) {
       tx.update(d.store.releaseRef(release.id), { lease: null });
     }
   });
@@ -133,7 +135,8 @@ async function unclaim(d: Deps, release: Release): Promise<void> {
 async function commit(d: Deps, claimed: Release, next: Release, workload: Workload): Promise<boolean> {
   return d.db.runTransaction(async (tx) => {
     const current = await d.store.release(claimed.id, tx);
-    if (!current || current.seq !== claimed.seq || current.lease?.owner !== d.owner) return false;
+    if (!current || current.seq !== claimed.seq || current.lease?.owner !== claimed.lease?.owner)
+      return false;
     tx.set(d.store.releaseRef(next.id), next);
     tx.set(d.store.workloadRef(workload.target), workload);
     return true;
@@ -141,12 +144,7 @@ async function commit(d: Deps, claimed: Release, next: Release, workload: Worklo
 }
 
 /** Reads what the decision needs: the workload's objects and the Services' endpoints. */
-async function observe(
-  cluster: Cluster,
-  target: EngineTarget,
-  release: Release,
-  workload: Workload,
-): Promise<Observation> {
+async function observe(cluster: Cluster, target: EngineTarget): Promise<Observation> {
   const bg = target.spec.strategy.blueGreen;
   const services = [bg.activeService, ...(bg.previewService ? [bg.previewService] : [])];
   const { namespace, workload: name } = target.spec;
@@ -155,7 +153,5 @@ async function observe(
   for (const service of services) {
     if (snapshot.services[service]) endpoints[service] = await cluster.endpoints(namespace, service);
   }
-  const stable = workload.stable ?? release.blue;
-  const hpaReplicas = stable ? await cluster.hpaReplicas(namespace, stable.deployment) : null;
-  return { snapshot, endpoints, hpaReplicas };
+  return { snapshot, endpoints };
 }

@@ -1,22 +1,30 @@
 // The minute sweep (Cloud Scheduler -> sweep topic): fires wake-ups due before the next sweep,
-// and re-publishes those whose function died (overdue, claim expired). With nothing in flight it reads
-// one query and ends.
+// re-publishes those whose function died (overdue, claim expired), and removes revisions beyond
+// revisionHistoryLimit of workloads whose last release ended. With nothing to do it reads two
+// queries and ends.
+import { revisionsToRemove } from '../engine/cleanup.ts';
+import type { Workload } from '../engine/release.ts';
 import type { Deps } from './deps.ts';
+import { execute } from './execute.ts';
 import { fire } from './wake.ts';
 
-/** How far ahead a sweep takes wake-ups (a little more than the scheduler's period). */
-export const sweepLookaheadMs = 65_000;
 /** A wake-up owned by a waiting function counts as lost once it is this late. */
 export const overdueMs = 3_000;
 
 export interface SweepResult {
   fired: number;
   recovered: number;
+  removedRevisions: number;
 }
 
-export async function runSweep(d: Deps, lookaheadMs = sweepLookaheadMs): Promise<SweepResult> {
+export async function runSweep(d: Deps): Promise<SweepResult> {
+  const [timers, removedRevisions] = await Promise.all([fireTimers(d), cleanUp(d)]);
+  return { ...timers, removedRevisions };
+}
+
+async function fireTimers(d: Deps): Promise<{ fired: number; recovered: number }> {
   const now = d.now();
-  const due = await d.store.wakesDue(now + lookaheadMs);
+  const due = await d.store.wakesDue(now + d.sweepLookaheadMs);
   let fired = 0;
   let recovered = 0;
   const firing: Promise<void>[] = [];
@@ -38,4 +46,38 @@ export async function runSweep(d: Deps, lookaheadMs = sweepLookaheadMs): Promise
   }
   await Promise.all(firing);
   return { fired, recovered };
+}
+
+async function cleanUp(d: Deps): Promise<number> {
+  let removed = 0;
+  for (const workload of await d.store.workloadsToClean()) {
+    if (workload.inFlight) continue;
+    const target = await d.store.target(workload.target);
+    if (!target) continue;
+    const log = d.log.with({ target: target.name });
+    try {
+      const cluster = await d.clusterFor(target);
+      const bg = target.spec.strategy.blueGreen;
+      const services = [bg.activeService, ...(bg.previewService ? [bg.previewService] : [])];
+      const snapshot = await cluster.snapshot(target.spec.namespace, target.spec.workload, services);
+      for (const deployment of revisionsToRemove(workload, snapshot, target.spec.revisionHistoryLimit)) {
+        await execute(cluster, target, { type: 'DeleteRevision', deployment });
+        log.info(
+          `sweep: removed old revision ${deployment} (revisionHistoryLimit ${target.spec.revisionHistoryLimit})`,
+        );
+        removed += 1;
+      }
+      await d.db.runTransaction(async (tx) => {
+        const current = await d.store.workload(workload.target, tx);
+        if (current.inFlight === null && current.lastRelease === workload.lastRelease) {
+          tx.update(d.store.workloadRef(workload.target), { gcPending: false } satisfies Partial<Workload>);
+        }
+      });
+    } catch (err) {
+      log.warn(
+        `sweep: could not clean up old revisions: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+  return removed;
 }

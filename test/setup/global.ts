@@ -1,10 +1,10 @@
 // Starts one local stack for the whole test run and stops it at the end, leaving no process behind.
 // A stack left over by a killed earlier run (its folder still exists) is brought down first.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { isAlive } from '../../infra/local/process.ts';
-import { LocalStack, repoRoot } from '../../infra/local/stack.ts';
+import { LocalStack, repoRoot, switchyardStack } from '../../infra/local/stack.ts';
 
 const testStacks = join(repoRoot, '.switchyard', 'test-stacks');
 
@@ -28,9 +28,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const stateDir = join(testStacks, runId);
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(join(stateDir, 'owner.pid'), String(process.pid));
-  const stack = new LocalStack({ stateDir, projectId: `switchyard-${runId}`, log });
+  // Timers as deployed, but a sweep every 5 s and short claims, so recovery tests take seconds.
+  const functions = async () =>
+    switchyardStack({
+      sweepSeconds: 5,
+      env: { SWITCHYARD_LEASE_SECONDS: '10', SWITCHYARD_SWEEP_LOOKAHEAD_SECONDS: '10' },
+    });
+  const stack = new LocalStack({ stateDir, projectId: `switchyard-${runId}`, log, functions });
   const teardown = async () => {
     await stack.down();
+    // Keep the servers' and functions' logs of the last run for whoever has to explain a failure.
+    const lastLogs = join(repoRoot, '.switchyard', 'test-logs');
+    rmSync(lastLogs, { recursive: true, force: true });
+    if (existsSync(join(stateDir, 'logs'))) cpSync(join(stateDir, 'logs'), lastLogs, { recursive: true });
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {

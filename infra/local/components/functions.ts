@@ -29,6 +29,10 @@ export interface HostedFunction {
 export interface FunctionState extends ServerState {
   name: string;
   subscriptions: string[];
+  /** What was hosted, so a crashed function can be started again where it was. */
+  spec: HostedFunction;
+  /** The environment it was started with. */
+  env: Record<string, string>;
 }
 
 export interface FunctionsState {
@@ -100,6 +104,8 @@ export async function hostFunction(
     logFile,
     name: fn.name,
     subscriptions: fn.triggers.map((t) => t.subscription),
+    spec: fn,
+    env: ctx.env,
   };
   try {
     await waitFor(() => isAlive(pid) && httpReady(`http://${state.host}/`, () => true), {
@@ -148,12 +154,11 @@ export async function stopFunction(state: FunctionState): Promise<void> {
 
 /** Starts a stopped (or killed) function again on its port, behind its existing subscriptions. */
 export async function restartFunction(
-  ctx: Pick<StackContext, 'stateDir' | 'projectId' | 'env'>,
-  fn: HostedFunction,
+  ctx: Pick<StackContext, 'stateDir' | 'projectId'>,
   state: FunctionState,
 ): Promise<FunctionState> {
   await stopProcessGroup(state.pid);
-  return hostFunction(ctx, fn, Number(state.host.split(':')[1]));
+  return hostFunction({ ...ctx, env: state.env }, state.spec, Number(state.host.split(':')[1]));
 }
 
 /** The functions part of the stack: hosts every function of the registry, and the scheduler tick. */
@@ -191,6 +196,13 @@ export function functionsPart(registry: () => Promise<FunctionsConfig>): Part<Fu
     },
     async stop(state) {
       await Promise.all([...state.functions.map(stopFunction), stopProcessGroup(state.scheduler?.pid)]);
+    },
+    async repair(state, ctx) {
+      if (state.scheduler && !isAlive(state.scheduler.pid)) throw new Error('the scheduler tick died');
+      const functions = await Promise.all(
+        state.functions.map((f) => (isAlive(f.pid) ? f : restartFunction(ctx, f))),
+      );
+      return { ...state, functions };
     },
     async check(state): Promise<PartStatus> {
       const down = state.functions.filter((f) => !isAlive(f.pid)).map((f) => f.name);

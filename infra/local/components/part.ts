@@ -35,6 +35,11 @@ export interface Part<S> {
   start(ctx: StackContext): Promise<S>;
   /** Stops everything `start` began. Idempotent: stopping a stopped part is fine. */
   stop(state: S, ctx: StackContext): Promise<void>;
+  /**
+   * Optional: brings back what died inside a part without disturbing what still runs (e.g. one
+   * crashed function). Returns the new state; throws when only a full restart can help.
+   */
+  repair?(state: S, ctx: StackContext): Promise<S>;
   /** Reports whether the part answers; never throws. */
   check(state: S, ctx: StackContext): Promise<PartStatus>;
 }

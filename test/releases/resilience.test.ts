@@ -1,0 +1,203 @@
+// At-least-once delivery, crashes, lost messages and timers: the release still ends as it should,
+// and nothing is done twice.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FunctionsState } from '../../infra/local/components/functions.ts';
+import { waitFor } from '../../infra/local/process.ts';
+import { LocalStack } from '../../infra/local/stack.ts';
+import { artifactRegistryTopic, topology } from '../../shared/topology.ts';
+import { testPubSub } from '../support/clients.ts';
+import { countChanges, duplicateMessages } from '../support/counters.ts';
+import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
+import { type Fixture, type FixtureOptions, releaseFixture } from '../support/release.ts';
+import { stack } from '../support/stack.ts';
+
+let f: Fixture | undefined;
+let invariants: InvariantChecker | undefined;
+
+async function start(prefix: string, opts: FixtureOptions = {}): Promise<Fixture> {
+  f = await releaseFixture(prefix, opts);
+  invariants = watchInvariants(f);
+  return f;
+}
+
+afterEach(async () => {
+  const result = await invariants?.stop();
+  await f?.close();
+  f = undefined;
+  invariants = undefined;
+  expect(result?.violations ?? []).toEqual([]);
+});
+
+const revisionLabel = 'switchyard.dev/revision';
+
+/** The pid of one of the stack's function processes. */
+function functionPid(name: string): number {
+  const state = JSON.parse(readFileSync(join(stack().stateDir, 'stack.json'), 'utf8')) as {
+    parts: { functions: FunctionsState };
+  };
+  const fn = state.parts.functions.functions.find((x) => x.name === name);
+  if (!fn) throw new Error(`no function ${name} in the stack`);
+  return fn.pid;
+}
+
+function kill(name: string): void {
+  process.kill(-functionPid(name), 'SIGKILL');
+}
+
+/** Starts the stack's dead function processes again, where they were (as Cloud Run replaces an instance). */
+async function revive(): Promise<void> {
+  await new LocalStack({ stateDir: stack().stateDir, log: () => undefined }).up();
+}
+
+describe('at-least-once delivery and crashes', () => {
+  it('every message delivered twice: same end state, each Kubernetes change made once', async () => {
+    const f = await start('dup');
+    const pubsub = testPubSub();
+    const t = topology();
+    const topics = [artifactRegistryTopic, t.controlTopic, ...Object.values(t.stepTopic)];
+    const dup = await duplicateMessages(
+      pubsub,
+      topics,
+      f.name,
+      (m) => m.attributes.target === f.name || m.data.toString('utf8').includes(f.repository),
+    );
+    const changes = await countChanges(f.kube, f.namespace);
+    try {
+      await f.push(2);
+      const release = await f.waitRelease(`${f.name}-1`);
+      expect(release.phase).toBe('Succeeded');
+      const r0 = release.blue!;
+      const green = release.green!;
+      // Let late duplicates arrive: wait until the duplicator has copied the final hand-over too.
+      await waitFor(() => dup.duplicated >= 6, { timeoutMs: 15_000, what: 'the duplicates to be published' });
+      await waitFor(async () => (await f.store.releasesOf(f.name)).length >= 1, {
+        timeoutMs: 5000,
+        what: 'records',
+      });
+
+      expect((await f.workload()).releases).toBe(1);
+      expect((await f.selector('api'))[revisionLabel]).toBe(green.revision);
+      expect(changes.counts.deploymentsCreated.sort()).toEqual([r0.deployment, green.deployment].sort());
+      expect(changes.counts.deploymentSpecChanges.sort()).toEqual([`${r0.deployment}@2`, 'api@2'].sort());
+      expect(changes.counts.selectorChanges).toEqual([`api -> ${r0.revision}`, `api -> ${green.revision}`]);
+    } finally {
+      changes.stop();
+      await dup.stop();
+      await pubsub.close();
+    }
+  });
+
+  it('a function killed before its step is delivered: Pub/Sub redelivers once it is back', async () => {
+    const f = await start('kill', { blueGreen: { autoPromotionEnabled: false } });
+    await f.push(2);
+    const waiting = await f.waitRelease(`${f.name}-1`, (r) => r.phase === 'AwaitingPromotion');
+    kill('switch');
+    try {
+      await f.control('promote');
+      await f.waitRelease(waiting.id, (r) => r.phase === 'Switching');
+    } finally {
+      await revive();
+    }
+    const done = await f.waitRelease(waiting.id);
+    expect(done.phase).toBe('Succeeded');
+    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.green!.revision);
+  });
+
+  it('a function killed while it waits to hand over: the sweep recovers the lost step', async () => {
+    const f = await start('lost', { blueGreen: { scaleDownDelaySeconds: 3 } });
+    await f.push(2);
+    // The switch function commits ScalingDown, then waits 3 s to hand over to scale-down itself.
+    const scaling = await f.waitRelease(`${f.name}-1`, (r) => r.phase === 'ScalingDown');
+    kill('switch');
+    try {
+      const done = await f.waitRelease(scaling.id, undefined, 60_000);
+      expect(done.phase).toBe('Succeeded');
+      const dueAt = scaling.wake!.at;
+      const endedAt = done.history.at(-1)!.at;
+      // Recovered by the sweep once overdue, not by the dead function (which would have been on time).
+      expect(endedAt - dueAt).toBeGreaterThanOrEqual(3000);
+      expect((await f.deployment(scaling.blue!.deployment))?.spec?.replicas).toBe(0);
+    } finally {
+      await revive();
+    }
+  });
+});
+
+describe('durable timers', () => {
+  it('a timer longer than a function waits is fired by the sweep within 2 s of its due time', async () => {
+    const f = await start('timer', { blueGreen: { autoPromotionSeconds: 30 } });
+    await f.push(2);
+    const done = await f.waitRelease(`${f.name}-1`, undefined, 120_000);
+    expect(done.phase).toBe('Succeeded');
+    const paused = done.history.find((h) => h.to === 'AwaitingPromotion')!.at;
+    const switched = done.history.find((h) => h.to === 'Switching')!.at;
+    expect(switched - paused).toBeGreaterThanOrEqual(30_000);
+    expect(switched - paused).toBeLessThan(32_000);
+  });
+});
+
+describe('Kubernetes model', () => {
+  it('carries the HPA to the new revision, which starts at the stable replica count', async () => {
+    const f = await start('hpa', { replicas: 4 });
+    await f.kube.kubeConfig
+      .makeApiClient((await import('@kubernetes/client-node')).AutoscalingV2Api)
+      .createNamespacedHorizontalPodAutoscaler({
+        namespace: f.namespace,
+        body: {
+          metadata: { name: 'api' },
+          spec: {
+            scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api' },
+            minReplicas: 2,
+            maxReplicas: 8,
+            metrics: [
+              {
+                type: 'Resource',
+                resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } },
+              },
+            ],
+          },
+        },
+      });
+    await f.push(2);
+    const done = await f.waitRelease(`${f.name}-1`);
+    expect(done.phase).toBe('Succeeded');
+    const autoscaling = f.kube.kubeConfig.makeApiClient(
+      (await import('@kubernetes/client-node')).AutoscalingV2Api,
+    );
+    const hpa = await autoscaling.readNamespacedHorizontalPodAutoscaler({
+      name: 'api',
+      namespace: f.namespace,
+    });
+    expect(hpa.spec?.scaleTargetRef.name).toBe(done.green!.deployment);
+    expect((await f.deployment(done.green!.deployment))?.spec?.replicas).toBe(4);
+  });
+
+  it('the sweep removes revisions beyond revisionHistoryLimit, never stable or the kept ones', async () => {
+    const f = await start('gc');
+    await f.store.db.runTransaction(async (tx) => {
+      const ref = f.store.targetRef(f.name);
+      const doc = await tx.get(ref);
+      tx.update(ref, { 'spec.revisionHistoryLimit': 1, generation: (doc.get('generation') as number) + 1 });
+    });
+    const releases = [];
+    for (const n of [2, 3, 4]) {
+      await f.push(n);
+      releases.push(await f.waitRelease(`${f.name}-${n - 1}`));
+    }
+    expect(releases.map((r) => r.phase)).toEqual(['Succeeded', 'Succeeded', 'Succeeded']);
+    const [v2, v3, v4] = releases as [(typeof releases)[0], (typeof releases)[0], (typeof releases)[0]];
+    const r0 = v2.blue!.deployment;
+    await waitFor(
+      async () => (await f.deployment(r0)) === null && (await f.deployment(v2.green!.deployment)) === null,
+      {
+        timeoutMs: 30_000,
+        what: 'the sweep to remove the revisions beyond the limit',
+      },
+    );
+    expect(await f.deployment(v3.green!.deployment)).not.toBeNull();
+    expect((await f.deployment(v4.green!.deployment))?.spec?.replicas).toBe(3);
+    expect(await f.deployment('api')).not.toBeNull();
+  });
+});
