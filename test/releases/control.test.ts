@@ -163,6 +163,47 @@ describe('control messages', () => {
   });
 });
 
+describe('pause, resume and retry', () => {
+  it('pause holds a release before the switch; resume lets it go on', async () => {
+    const f = await start('ctl-pause', { preview: true, blueGreen: { autoPromotionSeconds: 2 } });
+    await f.push(2);
+    const waiting = await f.waitRelease(`${f.name}-1`, (r) => r.phase === 'AwaitingPromotion');
+    expect(await answer(f, await f.control('pause'))).toMatchObject({ outcome: 'applied' });
+    // Past autoPromotionSeconds the release still waits: the timer found it paused.
+    const held = await f.waitRelease(waiting.id, (r) => r.paused && r.history.at(-1)?.cause === 'pause');
+    await waitFor(async () => (await f.release(waiting.id))!.updatedAt < Date.now() - 3000, {
+      timeoutMs: 10_000,
+      what: 'the release to stay untouched past its promotion time',
+    });
+    const still = (await f.release(waiting.id))!;
+    expect(still.phase).toBe('AwaitingPromotion');
+    expect(still.seq).toBe(held.seq);
+    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.blue!.revision);
+    expect(await answer(f, await f.control('pause'))).toMatchObject({ outcome: 'refused' });
+
+    expect(await answer(f, await f.control('resume'))).toMatchObject({ outcome: 'applied' });
+    const done = await f.waitRelease(waiting.id);
+    expect(done.phase).toBe('Succeeded');
+    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.green!.revision);
+  });
+
+  it('retry starts an aborted release again with the same image', async () => {
+    const f = await start('ctl-retry', { blueGreen: { autoPromotionEnabled: false } });
+    await f.push(2);
+    const first = await f.waitRelease(`${f.name}-1`, (r) => r.phase === 'AwaitingPromotion');
+    await f.control('abort');
+    await f.waitRelease(first.id);
+    const retry = await answer(f, await f.control('retry', { reason: 'flaky dependency fixed' }));
+    expect(retry).toMatchObject({ outcome: 'applied', releaseId: `${f.name}-2` });
+    const second = await f.waitRelease(retry.releaseId!, (r) => r.phase === 'AwaitingPromotion');
+    expect(second.image).toBe(first.image);
+    expect(second.trigger).toMatchObject({ kind: 'retry', by: 'test@switchyard' });
+    await f.control('promote');
+    expect((await f.waitRelease(second.id)).phase).toBe('Succeeded');
+    expect((await f.selector('api'))[revisionLabel]).toBe(second.green!.revision);
+  });
+});
+
 describe('supersede', () => {
   it('v3 pushed while v2 waits for promotion: v2 Superseded, its green removed, v3 proceeds', async () => {
     const f = await start('sup', { blueGreen: { autoPromotionEnabled: false } });
@@ -235,6 +276,23 @@ describe('bad input', () => {
     );
     const all = await f.kube.apps.listNamespacedDeployment({ namespace: f.namespace });
     expect(all.items.map((d) => d.metadata?.name)).toEqual(['api']);
+    expect((await f.deployment('api'))?.spec?.replicas).toBe(3);
+  });
+
+  it('a target in a namespace that does not exist fails with the reason', async () => {
+    const f = await start('bad-ns');
+    await f.store.db.runTransaction(async (tx) => {
+      const ref = f.store.targetRef(f.name);
+      const doc = await tx.get(ref);
+      tx.update(ref, {
+        'spec.namespace': `${f.namespace}-missing`,
+        generation: (doc.get('generation') as number) + 1,
+      });
+    });
+    await f.push(2);
+    const r = await f.waitRelease(`${f.name}-1`);
+    expect(r.phase).toBe('Failed');
+    expect(r.reason).toContain(`not found in namespace "${f.namespace}-missing"`);
     expect((await f.deployment('api'))?.spec?.replicas).toBe(3);
   });
 });
