@@ -4,6 +4,7 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import { retriability } from '../shared/errors.ts';
 import { decodeJson } from '../shared/messages.ts';
 import { type Deps, deps } from '../shared/runtime/deps.ts';
+import { measured } from '../shared/runtime/metrics.ts';
 
 export interface PubSubEvent {
   message?: { data?: string; attributes?: Record<string, string>; messageId?: string; message_id?: string };
@@ -41,8 +42,17 @@ export function shell(name: string, work: Work) {
       data,
       attributes: message?.attributes ?? {},
     };
+    const started = Date.now();
+    // Publish-to-start latency of this delivery (a step hop, when the message is a hand-over).
+    const deliveryMs = event.time ? started - Date.parse(event.time) : undefined;
     try {
-      await work(d, incoming);
+      const { metrics } = await measured(() => work(d, incoming));
+      log.info(`${name} invocation done`, {
+        topic,
+        ...metrics,
+        deliveryMs,
+        durationMs: Date.now() - started,
+      });
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
       if (retriability(err) === 'retry') {

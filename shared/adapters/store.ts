@@ -4,9 +4,18 @@
 //   releases/<id>           one release: its state machine, revisions and history
 //   pushes/<messageId>:<t>  what each image push meant for each target (released or ignored, and why)
 //   requests/<requestId>    the answer to each control message (applied or refused, and why)
-import type { DocumentData, DocumentReference, Firestore, Transaction } from '@google-cloud/firestore';
+import type {
+  DocumentData,
+  DocumentReference,
+  DocumentSnapshot,
+  Firestore,
+  Query,
+  QuerySnapshot,
+  Transaction,
+} from '@google-cloud/firestore';
 import { emptyWorkload, isTerminal, type Release, type Workload } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
+import { count } from '../runtime/metrics.ts';
 
 export const collections = {
   targets: 'targets',
@@ -37,11 +46,67 @@ export interface RequestRecord {
   releaseId: string | null;
 }
 
+/**
+ * A transaction whose reads and writes are counted (for the invocation's cost line). Same contract
+ * as Firestore's Transaction: all reads before any write.
+ */
+export interface Tx {
+  get(ref: DocumentReference): Promise<DocumentSnapshot>;
+  set(ref: DocumentReference, data: object): void;
+  create(ref: DocumentReference, data: object): void;
+  update(ref: DocumentReference, data: Record<string, unknown>): void;
+}
+
+function counted(tx: Transaction): Tx {
+  return {
+    get: (ref) => {
+      count('firestoreReads');
+      return tx.get(ref);
+    },
+    set: (ref, data) => {
+      count('firestoreWrites');
+      tx.set(ref, data as DocumentData);
+    },
+    create: (ref, data) => {
+      count('firestoreWrites');
+      tx.create(ref, data as DocumentData);
+    },
+    update: (ref, data) => {
+      count('firestoreWrites');
+      tx.update(ref, data);
+    },
+  };
+}
+
 /** Typed access to Switchyard's documents; every method is a plain read or write, no logic. */
 export class Store {
   readonly db: Firestore;
   constructor(db: Firestore) {
     this.db = db;
+  }
+
+  /** Runs `fn` in a Firestore transaction (retried on contention) with counted reads and writes. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.db.runTransaction((tx) => fn(counted(tx)));
+  }
+
+  /** A plain (non-transactional) write, counted. */
+  async put(ref: DocumentReference, data: object): Promise<void> {
+    count('firestoreWrites');
+    await ref.set(data as DocumentData);
+  }
+
+  private async read(ref: DocumentReference, tx?: Tx) {
+    if (tx) return tx.get(ref);
+    count('firestoreReads');
+    return ref.get();
+  }
+
+  private async query(q: Query): Promise<QuerySnapshot> {
+    const snap = await q.get();
+    // Firestore bills a query as one read per document returned, and one when none is.
+    count('firestoreReads', Math.max(1, snap.size));
+    return snap;
   }
 
   releaseRef(id: string): DocumentReference {
@@ -60,31 +125,30 @@ export class Store {
     return this.db.collection(collections.requests).doc(requestId);
   }
 
-  async target(name: string, tx?: Transaction): Promise<EngineTarget | null> {
-    const snap = tx ? await tx.get(this.targetRef(name)) : await this.targetRef(name).get();
+  async target(name: string, tx?: Tx): Promise<EngineTarget | null> {
+    const snap = await this.read(this.targetRef(name), tx);
     return snap.exists ? toEngineTarget(snap.id, snap.data()!) : null;
   }
 
   async targetsForRepository(repository: string): Promise<EngineTarget[]> {
-    const q = await this.db
-      .collection(collections.targets)
-      .where('spec.image.repository', '==', repository)
-      .get();
+    const q = await this.query(
+      this.db.collection(collections.targets).where('spec.image.repository', '==', repository),
+    );
     return q.docs.map((d) => toEngineTarget(d.id, d.data()));
   }
 
-  async release(id: string, tx?: Transaction): Promise<Release | null> {
-    const snap = tx ? await tx.get(this.releaseRef(id)) : await this.releaseRef(id).get();
+  async release(id: string, tx?: Tx): Promise<Release | null> {
+    const snap = await this.read(this.releaseRef(id), tx);
     return snap.exists ? (snap.data() as Release) : null;
   }
 
-  async workload(target: string, tx?: Transaction): Promise<Workload> {
-    const snap = tx ? await tx.get(this.workloadRef(target)) : await this.workloadRef(target).get();
+  async workload(target: string, tx?: Tx): Promise<Workload> {
+    const snap = await this.read(this.workloadRef(target), tx);
     return snap.exists ? { ...emptyWorkload(target), ...(snap.data() as Workload) } : emptyWorkload(target);
   }
 
   /** The releases of a workload that are in flight or queued. */
-  async liveReleases(workload: Workload, tx: Transaction): Promise<Release[]> {
+  async liveReleases(workload: Workload, tx: Tx): Promise<Release[]> {
     const ids = [...new Set([workload.inFlight, workload.queued].filter((id): id is string => !!id))];
     const found = await Promise.all(ids.map((id) => this.release(id, tx)));
     return found.filter((r): r is Release => r !== null && !isTerminal(r.phase));
@@ -92,13 +156,13 @@ export class Store {
 
   /** Releases with a wake-up due before `until` (ms). */
   async wakesDue(until: number): Promise<Release[]> {
-    const q = await this.db.collection(collections.releases).where('wake.at', '<=', until).get();
+    const q = await this.query(this.db.collection(collections.releases).where('wake.at', '<=', until));
     return q.docs.map((d) => d.data() as Release);
   }
 
   /** Workloads whose old revisions wait to be cleaned up. */
   async workloadsToClean(): Promise<Workload[]> {
-    const q = await this.db.collection(collections.workloads).where('gcPending', '==', true).get();
+    const q = await this.query(this.db.collection(collections.workloads).where('gcPending', '==', true));
     return q.docs.map((d) => ({ ...emptyWorkload(d.id), ...(d.data() as Workload) }));
   }
 

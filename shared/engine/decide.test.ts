@@ -313,7 +313,8 @@ describe('blue-green decide()', () => {
     const old = second.superseded[0]!;
     expect(old.phase).toBe('Superseded');
     expect(old.cleanup).toMatchObject({ deployment: paused.release.green!.deployment, action: 'delete' });
-    expect(second.workload.inFlight).toBeNull();
+    expect(second.workload.inFlight).toBe(second.release.id);
+    expect(second.workload.inFlightGreen).toBeNull();
     const cleaned = decideStep(
       t,
       old,

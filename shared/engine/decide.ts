@@ -15,8 +15,14 @@ import {
 } from './release.ts';
 import type { EngineTarget } from './target.ts';
 
-/** How often a waiting step looks at the cluster again. */
+/** How often a waiting step looks at the cluster again: soon right after a change, then every second. */
 export const pollMs = 1000;
+const quickPollMs = 250;
+const quickPhaseMs = 5000;
+
+export function poll(release: Release, now: number): number {
+  return now - release.phaseSince < quickPhaseMs ? quickPollMs : pollMs;
+}
 
 /** What the step's function read from the cluster just before deciding. */
 export interface Observation {
@@ -170,7 +176,7 @@ export function decideStep(
         patch: { rollbackOutcome: 'RolledBack' },
       }),
     );
-  const wait = (reason: string | null, wakeIn = pollMs) =>
+  const wait = (reason: string | null, wakeIn = poll(release, now)) =>
     keep(advance(release, now, { reason: reason ?? release.reason, wakeIn }));
 
   // A paused release holds still (rollbacks are never paused).
@@ -237,7 +243,7 @@ export function decideStep(
             {
               phase: 'Adopting',
               reason: `adopting Deployment ${plain.name} as revision ${revision.revision}`,
-              wakeIn: pollMs,
+              wakeIn: poll(release, now),
               patch: { adoption: { deployment: plain.name, replicas: plain.replicas, revision } },
             },
             commands,
@@ -289,7 +295,12 @@ export function decideStep(
         advance(
           release,
           now,
-          { phase: 'DeployingGreen', reason: null, wakeIn: pollMs, patch: { blue, green, replicas: full } },
+          {
+            phase: 'DeployingGreen',
+            reason: null,
+            wakeIn: poll(release, now),
+            patch: { blue, green, replicas: full },
+          },
           commands,
         ),
         { ...w, inFlightGreen: green.deployment },
@@ -330,7 +341,7 @@ export function decideStep(
         if (bg.previewService)
           commands.push({ type: 'SelectRevision', service: bg.previewService, revision: r0.revision });
         commands.push({ type: 'MoveHpa', from: adoption.deployment, to: r0.deployment });
-        return keep(advance(release, now, { wakeIn: pollMs }, commands), workload, commands);
+        return keep(advance(release, now, { wakeIn: poll(release, now) }, commands), workload, commands);
       }
       // The plain Deployment's pods must have left the active Service before it is scaled down.
       if (ready(active, r0.revision) < adoption.replicas || listed(active, '') > 0) {
@@ -429,7 +440,7 @@ export function decideStep(
           advance(
             release,
             now,
-            { reason: `scaling ${green.deployment} to ${full}`, wakeIn: pollMs },
+            { reason: `scaling ${green.deployment} to ${full}`, wakeIn: poll(release, now) },
             commands,
           ),
           workload,
@@ -455,7 +466,7 @@ export function decideStep(
             now,
             {
               reason: `switched ${bg.activeService} to ${green.revision}`,
-              wakeIn: pollMs,
+              wakeIn: poll(release, now),
               patch: { switchedAt: now },
             },
             commands,
@@ -536,10 +547,14 @@ function decideRollback(
       const blueStatus = snap.revisions[blue.revision];
       if (!blueStatus || blueStatus.desired < release.replicas) {
         commands.push({ type: 'ScaleRevision', deployment: blue.deployment, replicas: release.replicas });
-        return { release: advance(release, now, { wakeIn: pollMs }, commands), workload, commands };
+        return {
+          release: advance(release, now, { wakeIn: poll(release, now) }, commands),
+          workload,
+          commands,
+        };
       }
       if (blueStatus.ready < release.replicas) {
-        return { release: advance(release, now, { wakeIn: pollMs }), workload, commands };
+        return { release: advance(release, now, { wakeIn: poll(release, now) }), workload, commands };
       }
       commands.push(
         { type: 'SelectRevision', service: bg.activeService, revision: blue.revision },
@@ -550,7 +565,11 @@ function decideRollback(
         stable: blue,
         previous: workload.previous.filter((p) => p.revision !== blue.revision),
       };
-      return { release: advance(release, now, { wakeIn: pollMs }, commands), workload: w, commands };
+      return {
+        release: advance(release, now, { wakeIn: poll(release, now) }, commands),
+        workload: w,
+        commands,
+      };
     }
     if (
       bg.previewService &&

@@ -79,7 +79,8 @@ export class KubernetesCluster implements Cluster {
   private readonly autoscaling: AutoscalingV2Api;
   private readonly calls: CallCount = { reads: 0, writes: 0 };
 
-  constructor(kubeConfig: KubeConfig) {
+  /** `onCall` hears of every API request (the runtime counts them per invocation). */
+  constructor(kubeConfig: KubeConfig, onCall?: (kind: 'read' | 'write') => void) {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new ClusterError('invalid', 'the kubeconfig has no current cluster: pick a context');
     // Built like KubeConfig.makeApiClient, plus a middleware that counts every request (benchmarks
@@ -87,8 +88,10 @@ export class KubernetesCluster implements Cluster {
     const counter: Middleware = {
       pre: async (request) => {
         const method = request.getHttpMethod();
-        if (method === 'GET' || method === 'HEAD') this.calls.reads++;
+        const read = method === 'GET' || method === 'HEAD';
+        if (read) this.calls.reads++;
         else this.calls.writes++;
+        onCall?.(read ? 'read' : 'write');
         return request;
       },
       post: async (response) => response,

@@ -5,6 +5,7 @@ import { decideControl } from '../engine/control.ts';
 import type { Release } from '../engine/release.ts';
 import { controlMessage, describeIssues } from '../messages.ts';
 import type { Deps } from './deps.ts';
+import { noteRelease } from './metrics.ts';
 import { dispatchWake, planWake } from './wake.ts';
 
 export interface ControlResult {
@@ -24,7 +25,7 @@ export async function runControl(d: Deps, data: unknown): Promise<ControlResult>
   const msg = parsed.data;
   const log = d.log.with({ target: msg.target, requestId: msg.requestId, command: msg.command });
   const toWake: Release[] = [];
-  const result = await d.db.runTransaction(async (tx) => {
+  const result = await d.store.transaction(async (tx) => {
     toWake.length = 0;
     const ref = d.store.requestRef(msg.requestId);
     const seen = await tx.get(ref);
@@ -95,6 +96,7 @@ export async function runControl(d: Deps, data: unknown): Promise<ControlResult>
   log.info(`${msg.command} ${result.outcome}${result.reason ? `: ${result.reason}` : ''}`, {
     releaseId: result.releaseId ?? undefined,
   });
+  noteRelease(result.releaseId);
   await Promise.all(toWake.map((r) => dispatchWake(d, r)));
   return result;
 }

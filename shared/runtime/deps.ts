@@ -11,6 +11,7 @@ import { connect } from '../kubernetes/connect.ts';
 import type { Cluster } from '../kubernetes/types.ts';
 import { type Logger, logger } from '../log.ts';
 import { type Topology, topology } from '../topology.ts';
+import { count } from './metrics.ts';
 
 export interface Deps {
   db: Firestore;
@@ -48,7 +49,12 @@ export function deps(): Deps {
       const key = JSON.stringify(target.spec.cluster);
       let c = clusters.get(key);
       if (!c) {
-        c = connect(target.spec.cluster, cfg.kubeconfig).then((kc) => new KubernetesCluster(kc));
+        c = connect(target.spec.cluster, cfg.kubeconfig).then(
+          (kc) =>
+            new KubernetesCluster(kc, (kind) =>
+              count(kind === 'read' ? 'kubernetesReads' : 'kubernetesWrites'),
+            ),
+        );
         c.catch(() => clusters.delete(key));
         clusters.set(key, c);
       }

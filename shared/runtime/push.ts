@@ -6,6 +6,7 @@ import { decidePush, parsePush } from '../engine/intake.ts';
 import type { Release } from '../engine/release.ts';
 import { artifactRegistryMessage, describeIssues } from '../messages.ts';
 import type { Deps } from './deps.ts';
+import { noteRelease } from './metrics.ts';
 import { dispatchWake, planWake } from './wake.ts';
 
 export interface PushResult {
@@ -20,7 +21,7 @@ export async function runPush(d: Deps, messageId: string, data: unknown): Promis
   const now = d.now();
   const record = async (r: PushResult): Promise<PushResult[]> => {
     const doc: PushRecord = { messageId, receivedAt: now, message: data ?? null, ...r };
-    await d.store.pushRef(messageId, r.target ?? '-').set(doc);
+    await d.store.put(d.store.pushRef(messageId, r.target ?? '-'), doc);
     log.info(`push ignored: ${r.reason}`, { target: r.target });
     return [r];
   };
@@ -48,7 +49,7 @@ export async function runPush(d: Deps, messageId: string, data: unknown): Promis
   const results: PushResult[] = [];
   for (const t of targets) {
     const toWake: Release[] = [];
-    const result = await d.db.runTransaction(async (tx) => {
+    const result = await d.store.transaction(async (tx) => {
       const ref = d.store.pushRef(messageId, t.name);
       const seen = await tx.get(ref);
       if (seen.exists) return seen.data() as PushResult;
@@ -85,6 +86,7 @@ export async function runPush(d: Deps, messageId: string, data: unknown): Promis
         releaseId: result.releaseId ?? undefined,
       },
     );
+    noteRelease(result.releaseId);
     await Promise.all(toWake.map((r) => dispatchWake(d, r)));
     results.push(result);
   }

@@ -10,12 +10,14 @@ import type { Cluster } from '../kubernetes/types.ts';
 import type { StepMessage } from '../messages.ts';
 import type { Deps } from './deps.ts';
 import { execute } from './execute.ts';
+import { noteRelease } from './metrics.ts';
 import { dispatchWake, planWake } from './wake.ts';
 
 export type StepResult = 'done' | 'stale' | 'busy' | 'unchanged';
 
 export async function runStep(d: Deps, msg: StepMessage): Promise<StepResult> {
   const log = d.log.with({ releaseId: msg.releaseId, target: msg.target, step: msg.step, seq: msg.seq });
+  noteRelease(msg.releaseId);
   const claimed = await claim(d, msg);
   if (typeof claimed === 'string') {
     log.info(`step ${msg.step} skipped: ${claimed}`);
@@ -100,7 +102,7 @@ async function claim(
   d: Deps,
   msg: StepMessage,
 ): Promise<{ release: Release; target: EngineTarget } | 'stale' | 'busy'> {
-  return d.db.runTransaction(async (tx) => {
+  return d.store.transaction(async (tx) => {
     const release = await d.store.release(msg.releaseId, tx);
     if (!release || release.seq !== msg.seq) return 'stale' as const;
     const now = d.now();
@@ -123,7 +125,7 @@ async function claim(
 }
 
 async function unclaim(d: Deps, release: Release): Promise<void> {
-  await d.db.runTransaction(async (tx) => {
+  await d.store.transaction(async (tx) => {
     const current = await d.store.release(release.id, tx);
     if (current && current.seq === release.seq && current.lease?.owner === release.lease?.owner) {
       tx.update(d.store.releaseRef(release.id), { lease: null });
@@ -133,7 +135,7 @@ async function unclaim(d: Deps, release: Release): Promise<void> {
 
 /** Writes the decision if the release is still at the seq this step claimed. */
 async function commit(d: Deps, claimed: Release, next: Release, workload: Workload): Promise<boolean> {
-  return d.db.runTransaction(async (tx) => {
+  return d.store.transaction(async (tx) => {
     const current = await d.store.release(claimed.id, tx);
     if (!current || current.seq !== claimed.seq || current.lease?.owner !== claimed.lease?.owner)
       return false;

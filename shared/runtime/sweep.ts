@@ -67,7 +67,7 @@ async function cleanUp(d: Deps): Promise<number> {
         );
         removed += 1;
       }
-      await d.db.runTransaction(async (tx) => {
+      await d.store.transaction(async (tx) => {
         const current = await d.store.workload(workload.target, tx);
         if (current.inFlight === null && current.lastRelease === workload.lastRelease) {
           tx.update(d.store.workloadRef(workload.target), { gcPending: false } satisfies Partial<Workload>);

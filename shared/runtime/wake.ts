@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Release, Wake } from '../engine/release.ts';
 import type { StepMessage } from '../messages.ts';
 import type { Deps } from './deps.ts';
+import { count } from './metrics.ts';
 
 /** Marks whether this process will fire the wake-up itself (decided before the commit). */
 export function planWake(d: Deps, release: Release): Release {
@@ -30,6 +31,7 @@ export async function fire(d: Deps, release: Pick<Release, 'id' | 'target'>, wak
     step: wake.step,
     seq: wake.seq,
   };
+  count('pubsubPublishes');
   await d.pubsub.topic(d.topology.stepTopic[wake.step]).publishMessage({
     json: msg,
     attributes: { releaseId: release.id, target: release.target, step: wake.step },
