@@ -1,4 +1,5 @@
-// `switchyard demo`: brings the local stack up, shows that every real part works, and brings it down.
+// `switchyard demo`: brings the local stack up, shows that every real part works and a blue-green
+// release goes through, and brings the stack down.
 import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
@@ -6,8 +7,9 @@ import { AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Command } from 'commander';
 import { waitFor } from '../../infra/local/process.ts';
 import { LocalStack, repoRoot, type StackStatus } from '../../infra/local/stack.ts';
+import { releaseAct } from './demo-release.ts';
 
-type Act = (status: StackStatus, stack: LocalStack) => Promise<string>;
+type Act = (status: StackStatus, stack: LocalStack, out: (line: string) => void) => Promise<string>;
 
 const acts: [string, Act][] = [
   [
@@ -105,6 +107,10 @@ const acts: [string, Act][] = [
       return `demo_ratio = ${value}`;
     },
   ],
+  [
+    'Switchyard: adopt a Deployment, release v2 blue-green, promote by hand',
+    (s, _stack, out) => releaseAct(s, out),
+  ],
 ];
 
 export function demoCommand(): Command {
@@ -125,10 +131,11 @@ export function demoCommand(): Command {
         const status = await stack.up();
         for (const [title, act] of acts) {
           try {
-            out(`✔ ${title}: ${await act(status, stack)}`);
+            out(`▶ ${title}`);
+            out(`✔ ${await act(status, stack, out)}`);
           } catch (err) {
             failures += 1;
-            out(`✘ ${title}: ${err instanceof Error ? err.message : String(err)}`);
+            out(`✘ ${err instanceof Error ? err.message : String(err)}`);
           }
         }
       } finally {

@@ -63,6 +63,8 @@ export interface StackOptions {
   log?: (message: string) => void;
   /** Ports to prefer per part when free, e.g. firebasePorts() for the default stack. */
   preferredPorts?: Partial<Record<string, number>>;
+  /** Only these parts (default: all); e.g. a small stack for testing the stack itself. */
+  only?: PartName[];
   /** The functions to host; Switchyard's own by default. */
   functions?: () => Promise<FunctionsConfig>;
 }
@@ -87,12 +89,14 @@ export class LocalStack {
   private readonly log: (message: string) => void;
   private readonly preferredPorts: Partial<Record<string, number>>;
   private readonly parts: { [K in PartName]: Part<NonNullable<PartStates[K]>> };
+  private readonly only: ReadonlySet<PartName>;
 
   constructor(opts: StackOptions = {}) {
     this.stateDir = resolve(opts.stateDir ?? defaultStateDir());
     this.projectIdWanted = opts.projectId ?? 'switchyard-local';
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
     this.preferredPorts = opts.preferredPorts ?? {};
+    this.only = new Set(opts.only ?? order);
     this.parts = {
       firestore: firestorePart,
       pubsub: pubsubPart,
@@ -118,13 +122,13 @@ export class LocalStack {
     renameSync(tmp, this.file);
   }
 
-  private context(file: StackFile): StackContext {
+  private context(file: StackFile, preferredPorts = this.preferredPorts): StackContext {
     return {
       stateDir: this.stateDir,
       projectId: file.projectId,
       log: this.log,
       env: envOf(file),
-      preferredPorts: this.preferredPorts,
+      preferredPorts,
     };
   }
 
@@ -133,10 +137,16 @@ export class LocalStack {
     const file = this.read();
     mkdirSync(this.stateDir, { recursive: true });
     const startedNow: PartName[] = [];
+    const envBefore = JSON.stringify(envOf(file));
     const ensure = async <K extends PartName>(name: K): Promise<void> => {
+      if (!this.only.has(name)) return;
       const part = this.parts[name] as Part<NonNullable<PartStates[K]>>;
       const previous = file.parts[name] as NonNullable<PartStates[K]> | undefined;
+      // A part started again takes its old port when it is free, so clients keep reaching it.
+      let ports = this.preferredPorts;
       if (previous) {
+        const oldPort = Number((previous as { host?: string }).host?.split(':')[1]);
+        if (oldPort) ports = { ...ports, [name]: oldPort };
         const status = await part.check(previous, this.context(file));
         if (status.state === 'running') return;
         if (part.repair) {
@@ -158,7 +168,7 @@ export class LocalStack {
       }
       this.log(`${name}: starting`);
       const t0 = Date.now();
-      const state = await part.start(this.context(file));
+      const state = await part.start(this.context(file, ports));
       file.parts[name] = state as PartStates[K];
       startedNow.push(name);
       this.write(file);
@@ -168,8 +178,8 @@ export class LocalStack {
       const results = await Promise.allSettled(firstWave.map((name) => ensure(name)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
-      // The functions restart whenever another part did, so they see the current hosts and ports.
-      if (startedNow.length > 0 && file.parts.functions) {
+      // The functions restart when the hosts they were given changed.
+      if (JSON.stringify(envOf(file)) !== envBefore && file.parts.functions) {
         await this.parts.functions.stop(file.parts.functions, this.context(file));
         delete file.parts.functions;
       }
@@ -207,11 +217,13 @@ export class LocalStack {
     const ctx = this.context(file);
     const parts = {} as Record<PartName, PartStatus>;
     await Promise.all(
-      order.map(async (name) => {
-        const state = file.parts[name];
-        const part = this.parts[name] as Part<NonNullable<typeof state>>;
-        parts[name] = state ? await part.check(state, ctx) : { state: 'stopped' };
-      }),
+      order
+        .filter((name) => this.only.has(name))
+        .map(async (name) => {
+          const state = file.parts[name];
+          const part = this.parts[name] as Part<NonNullable<typeof state>>;
+          parts[name] = state ? await part.check(state, ctx) : { state: 'stopped' };
+        }),
     );
     return {
       ...endpointsOf(file),

@@ -64,7 +64,7 @@ async function waitReady(state: PrometheusState): Promise<void> {
 }
 
 /** Starts a Prometheus server in `dir` on a free loopback port (also used for tests' own servers). */
-export async function startPrometheus(dir: string): Promise<PrometheusState> {
+export async function startPrometheus(dir: string, preferredPort?: number): Promise<PrometheusState> {
   await requireBinary('prometheus');
   const dataDir = join(dir, 'data');
   const targetsDir = join(dir, 'targets');
@@ -73,7 +73,7 @@ export async function startPrometheus(dir: string): Promise<PrometheusState> {
   mkdirSync(targetsDir, { recursive: true });
   writeFileSync(configFile, config(targetsDir));
   const base = {
-    host: `127.0.0.1:${await freePort()}`,
+    host: `127.0.0.1:${await freePort(preferredPort)}`,
     logFile: join(dir, 'prometheus.log'),
     dataDir,
     targetsDir,
@@ -129,7 +129,8 @@ export function removeScrapeTarget(state: PrometheusState, name: string): void {
 
 export const prometheusPart: Part<PrometheusState> = {
   name: 'prometheus',
-  start: (ctx: StackContext) => startPrometheus(join(ctx.stateDir, 'prometheus')),
+  start: (ctx: StackContext) =>
+    startPrometheus(join(ctx.stateDir, 'prometheus'), ctx.preferredPorts.prometheus),
   async stop(state) {
     await stopProcessGroup(state.pid);
   },
