@@ -77,8 +77,13 @@ export async function releaseAct(status: StackStatus, out: (line: string) => voi
       waitFor(
         async () => {
           const r = await store.release(id);
-          for (const h of r?.history.slice(shown) ?? [])
-            out(`    ${id}: ${h.from ?? '-'} -> ${h.to}${h.reason ? ` (${h.reason})` : ''}`);
+          for (const h of r?.history.slice(shown) ?? []) {
+            const what =
+              h.from === h.to
+                ? `${h.to}: ${h.reason ?? h.commands?.join(', ') ?? ''}`
+                : `${h.from ?? '-'} -> ${h.to}${h.reason ? ` (${h.reason})` : ''}`;
+            out(`    ${id}: ${what}`);
+          }
           shown = r?.history.length ?? 0;
           return r && done(r) ? r : undefined;
         },

@@ -119,6 +119,7 @@ export function demoCommand(): Command {
     .option('--keep', 'leave the stack running afterwards')
     .addHelpText('after', '\nExample:\n  switchyard demo --keep')
     .action(async (opts: { keep?: boolean }) => {
+      process.env.METADATA_SERVER_DETECTION ??= 'none'; // no Google metadata server on the local stack
       const stack = new LocalStack({
         stateDir: join(repoRoot, '.switchyard', 'demo'),
         projectId: 'switchyard-demo',
