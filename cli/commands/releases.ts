@@ -214,6 +214,29 @@ async function targetView(store: Store, name: string): Promise<TargetView | null
   return { target: name, namespace: target.spec.namespace, workload, release, revisions };
 }
 
+/** The analysis runs of a release: each metric's phase and its measurements (value, phase, time). */
+function analysisLines(r: Release): string[] {
+  const lines: string[] = [];
+  for (const run of [r.analysis?.pre, r.analysis?.post]) {
+    if (!run) continue;
+    lines.push(
+      `  Analysis ${run.kind === 'pre' ? 'pre-promotion' : 'post-promotion'}: ${run.phase}${run.message ? ` (${run.message})` : ''}`,
+    );
+    for (const m of run.metrics) {
+      lines.push(
+        `    ${m.spec.dryRun ? '(dry run) ' : ''}${m.spec.name} [${m.spec.provider.kind}] ${m.phase}: ${m.successful} ok, ${m.failed} failed, ${m.inconclusive} inconclusive, ${m.errors} errors`,
+      );
+      for (const x of m.measurements.slice(-5)) {
+        const value = x.value === undefined ? '' : ` ${JSON.stringify(x.value)}`;
+        lines.push(
+          `      #${x.index + 1} ${new Date(x.startedAt).toISOString()} ${x.phase}${value}${x.message ? ` – ${x.message}` : ''}`,
+        );
+      }
+    }
+  }
+  return lines;
+}
+
 function drawTarget(v: TargetView): string {
   const r = v.release;
   const lines = [`Target:     ${v.target}`, `Namespace:  ${v.namespace}`];
@@ -227,6 +250,7 @@ function drawTarget(v: TargetView): string {
   } else {
     lines.push('Release:    none yet');
   }
+  if (r) lines.push(...analysisLines(r));
   lines.push('', 'Revisions:');
   for (const rev of v.revisions) {
     lines.push(
@@ -270,7 +294,7 @@ function drawRelease(r: Release): string {
   if (r.reason) lines.push(`Reason:   ${r.reason}`);
   if (r.blue) lines.push(`Blue:     ${r.blue.deployment}`);
   if (r.green) lines.push(`Green:    ${r.green.deployment}`);
-  lines.push('', ...historyLines(r));
+  lines.push(...analysisLines(r), '', ...historyLines(r));
   return lines.join('\n');
 }
 
@@ -327,10 +351,18 @@ export function historyCommand(): Command {
         const releases = await store.releasesOf(target);
         print(
           opts.output,
-          releases.map((r) => ({ id: r.id, phase: r.phase, image: r.image, history: r.history })),
+          releases.map((r) => ({
+            id: r.id,
+            phase: r.phase,
+            image: r.image,
+            history: r.history,
+            analysis: r.analysis,
+          })),
           () =>
             releases
-              .map((r) => [`${r.id}  ${r.phase}  ${r.image}`, ...historyLines(r)].join('\n'))
+              .map((r) =>
+                [`${r.id}  ${r.phase}  ${r.image}`, ...historyLines(r), ...analysisLines(r)].join('\n'),
+              )
               .join('\n\n'),
         );
       } finally {

@@ -60,6 +60,24 @@ export function decideControl(
           ),
         );
       }
+      if (release.phase === 'PostPromotionAnalysis' && release.paused) {
+        // Post-promotion analysis was inconclusive: a human keeps the new revision.
+        return apply(
+          advance(
+            release,
+            now,
+            {
+              phase: 'ScalingDown',
+              reason: reasonOf('promoted after inconclusive analysis'),
+              wakeIn: 0,
+              cause,
+              patch: { paused: false },
+            },
+            [],
+            extra,
+          ),
+        );
+      }
       if (msg.full && (release.phase === 'ScalingDown' || release.phase === 'PostPromotionAnalysis')) {
         return apply(
           advance(

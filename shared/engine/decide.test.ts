@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ProviderResult } from '../analysis/provider.ts';
 import { greenTemplate, revisionOf } from '../kubernetes/revision.ts';
 import type { EndpointCounts, RevisionStatus, WorkloadSnapshot } from '../kubernetes/types.ts';
 import type { Command } from './commands.ts';
@@ -143,6 +144,7 @@ function drive(
   workload: Workload,
   start: number,
   ready = true,
+  measure: (r: Release) => Record<string, ProviderResult> = () => ({}),
 ) {
   let r = release;
   let w = workload;
@@ -154,7 +156,7 @@ function drive(
       t,
       r,
       w,
-      { type: 'step', step: r.wake.step, observation: cluster.observe() },
+      { type: 'step', step: r.wake.step, observation: { ...cluster.observe(), measurements: measure(r) } },
       now,
     );
     cluster.apply(d.commands, ready);
@@ -325,5 +327,87 @@ describe('blue-green decide()', () => {
     expect(cleaned.commands).toEqual([
       { type: 'DeleteRevision', deployment: paused.release.green!.deployment },
     ]);
+  });
+
+  describe('with analysis', () => {
+    const withAnalysis = (which: 'prePromotionAnalysis' | 'postPromotionAnalysis') => {
+      const t = target({ [which]: { templates: [{ templateName: 'errors' }] } });
+      t.spec.analysis = {
+        templates: [
+          {
+            name: 'errors',
+            metrics: [
+              {
+                name: 'error-rate',
+                count: 2,
+                interval: 10,
+                successCondition: 'result[0] < 0.05',
+                failureLimit: 0,
+                inconclusiveLimit: 0,
+                consecutiveErrorLimit: 4,
+                dryRun: false,
+                noDataPhase: 'Inconclusive',
+                provider: { kind: 'prometheus', config: { query: 'q{rev="{{release.greenRevision}}"}' } },
+              },
+            ],
+          },
+        ],
+      };
+      return t;
+    };
+    const answering =
+      (v: number) =>
+      (r: Release): Record<string, ProviderResult> =>
+        r.phase === 'PrePromotionAnalysis' || r.phase === 'PostPromotionAnalysis'
+          ? { 'error-rate': { kind: 'value' as const, value: [v], noData: false } }
+          : {};
+
+    it('pre-promotion analysis passes: measured count times, then the switch', () => {
+      const t = withAnalysis('prePromotionAnalysis');
+      const started = push(t, v2, emptyWorkload('api'), 0);
+      const end = drive(t, new FakeCluster(), started.release, started.workload, 0, true, answering(0.01));
+      expect(end.release.phase).toBe('Succeeded');
+      const run = end.release.analysis.pre!;
+      expect(run.phase).toBe('Successful');
+      expect(run.metrics[0]!.measurements).toHaveLength(2);
+      expect(run.metrics[0]!.spec.provider.config).toEqual({
+        query: `q{rev="${end.release.green!.revision}"}`,
+      });
+    });
+
+    it('pre-promotion analysis fails: rolled back before any traffic moved', () => {
+      const t = withAnalysis('prePromotionAnalysis');
+      const cluster = new FakeCluster();
+      const started = push(t, v2, emptyWorkload('api'), 0);
+      const end = drive(t, cluster, started.release, started.workload, 0, true, answering(0.5));
+      expect(end.release.phase).toBe('RolledBack');
+      expect(end.release.switchedAt).toBeNull();
+      expect(cluster.selectors.api?.['switchyard.dev/revision']).toBe(end.release.blue!.revision);
+    });
+
+    it('post-promotion analysis fails: traffic back on warm blue, which was never scaled down', () => {
+      const t = withAnalysis('postPromotionAnalysis');
+      const cluster = new FakeCluster();
+      const started = push(t, v2, emptyWorkload('api'), 0);
+      const end = drive(t, cluster, started.release, started.workload, 0, true, answering(0.5));
+      expect(end.release.phase).toBe('RolledBack');
+      expect(end.release.switchedAt).not.toBeNull();
+      const blue = end.release.blue!;
+      expect(cluster.selectors.api?.['switchyard.dev/revision']).toBe(blue.revision);
+      expect(
+        end.commands.filter(
+          (c) => c.type === 'ScaleRevision' && c.deployment === blue.deployment && c.replicas === 0,
+        ),
+      ).toEqual([]);
+    });
+
+    it('an unknown template is a clear failure before anything moves', () => {
+      const t = withAnalysis('prePromotionAnalysis');
+      t.spec.analysis = { templates: [] };
+      const started = push(t, v2, emptyWorkload('api'), 0);
+      const end = drive(t, new FakeCluster(), started.release, started.workload, 0);
+      expect(end.release.phase).toBe('RolledBack');
+      expect(end.release.reason).toMatch(/analysis template "errors" not found/);
+    });
   });
 });

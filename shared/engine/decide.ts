@@ -1,6 +1,10 @@
 // The blue-green state machine: decide(release, input, now) -> the next release, workload and the
 // commands to run. Pure: no I/O, no clock, no randomness. A step runs the same decision again when
 // its message arrives twice; the commands it returns are idempotent, so nothing is done twice.
+import type { ProviderResult } from '../analysis/provider.ts';
+import { type ReleaseFacts, resolveAnalysis } from '../analysis/resolve.ts';
+import { advanceRun, nextDue, startRun } from '../analysis/run.ts';
+import type { AnalysisRef } from '../analysis/schema.ts';
 import { deploymentName, greenTemplate, revisionOf } from '../kubernetes/revision.ts';
 import type { EndpointCounts, RevisionSpec, WorkloadSnapshot } from '../kubernetes/types.ts';
 import type { StepName } from '../topology.ts';
@@ -29,6 +33,8 @@ export interface Observation {
   snapshot: WorkloadSnapshot;
   /** EndpointSlice counts of the target's Services, by Service name. */
   endpoints: Record<string, EndpointCounts>;
+  /** Answers of the metric providers for the running analysis's due metrics, by metric name. */
+  measurements?: Record<string, ProviderResult>;
 }
 
 export interface StepInput {
@@ -167,13 +173,13 @@ export function decideStep(
   const overdue = now >= deadline;
   const fail = (reason: string) =>
     keep(advance(release, now, { phase: 'Failed', reason }), endFor(workload, release));
-  const rollBack = (reason: string) =>
+  const rollBack = (reason: string, patch: Partial<Release> = {}) =>
     keep(
       advance(release, now, {
         phase: 'RollingBack',
         reason,
         wakeIn: 0,
-        patch: { rollbackOutcome: 'RolledBack' },
+        patch: { ...patch, rollbackOutcome: 'RolledBack' },
       }),
     );
   const wait = (reason: string | null, wakeIn = poll(release, now)) =>
@@ -387,6 +393,21 @@ export function decideStep(
         if (overdue) return rollBack(`green revision ${green.deployment} lost readiness before promotion`);
         return wait(`waiting for ${wanted} ready endpoints of ${green.deployment}`);
       }
+      const pre = analysisStep(target, release, 'pre', bg.prePromotionAnalysis, obs, now);
+      if (pre.kind === 'waiting') return keep(pre.release);
+      if (pre.kind === 'failed') return rollBack(pre.reason, pre.patch);
+      if (pre.kind === 'inconclusive') {
+        return keep(
+          advance(release, now, {
+            phase: 'AwaitingPromotion',
+            reason: pre.reason,
+            wakeIn: null,
+            cause: 'analysis',
+            patch: pre.patch,
+          }),
+        );
+      }
+      if (pre.kind === 'passed') release = { ...release, ...pre.patch };
       if (!bg.autoPromotionEnabled) {
         return keep(
           advance(release, now, {
@@ -490,6 +511,16 @@ export function decideStep(
           return rollBack(`${bg.activeService} never listed ${full} ready endpoints of ${green.deployment}`);
         return wait(`waiting for ${bg.activeService} to list ${full} ready endpoints of ${green.deployment}`);
       }
+      if (bg.postPromotionAnalysis) {
+        return keep(
+          advance(release, now, {
+            phase: 'PostPromotionAnalysis',
+            reason: null,
+            wakeIn: 0,
+            patch: { switchedAt: release.switchedAt ?? now },
+          }),
+        );
+      }
       return keep(
         advance(release, now, {
           phase: 'ScalingDown',
@@ -518,11 +549,102 @@ export function decideStep(
     case 'RollingBack':
       return decideRollback(target, release, workload, obs, now);
 
-    case 'PostPromotionAnalysis':
-      return keep(advance(release, now, { phase: 'ScalingDown', wakeIn: bg.scaleDownDelaySeconds * 1000 }));
+    case 'PostPromotionAnalysis': {
+      const post = analysisStep(target, release, 'post', bg.postPromotionAnalysis, obs, now);
+      if (post.kind === 'waiting') return keep(post.release);
+      // Blue is still warm: a failed check sends traffic back to it.
+      if (post.kind === 'failed') return rollBack(post.reason, post.patch);
+      if (post.kind === 'inconclusive') {
+        return keep(
+          advance(release, now, {
+            reason: post.reason,
+            cause: 'analysis',
+            patch: { ...post.patch, paused: true },
+          }),
+        );
+      }
+      const patch = post.kind === 'passed' ? post.patch : {};
+      const due = (release.switchedAt ?? now) + bg.scaleDownDelaySeconds * 1000;
+      return keep(
+        advance(release, now, { phase: 'ScalingDown', reason: null, wakeIn: Math.max(0, due - now), patch }),
+      );
+    }
 
     default:
       return keep(release);
+  }
+}
+
+type AnalysisOutcome =
+  /** No analysis configured. */
+  | { kind: 'none' }
+  | { kind: 'waiting'; release: Release }
+  | { kind: 'passed'; patch: Partial<Release> }
+  | { kind: 'failed' | 'inconclusive'; reason: string; patch: Partial<Release> };
+
+/** The facts of a release that analysis templates may use as {{release.NAME}}. */
+function factsOf(target: EngineTarget, release: Release): ReleaseFacts {
+  const bg = target.spec.strategy.blueGreen;
+  return {
+    id: release.id,
+    namespace: target.spec.namespace,
+    workload: target.spec.workload,
+    activeService: bg.activeService,
+    previewService: bg.previewService ?? '',
+    greenRevision: release.green?.revision ?? '',
+    greenDeployment: release.green?.deployment ?? '',
+    blueRevision: release.blue?.revision ?? '',
+    image: release.image,
+  };
+}
+
+/**
+ * One step of a pre- or post-promotion analysis: starts the run, records the measurements the step
+ * took, and says whether the release waits, goes on, rolls back or pauses for a human.
+ */
+function analysisStep(
+  target: EngineTarget,
+  release: Release,
+  kind: 'pre' | 'post',
+  ref: AnalysisRef | undefined,
+  obs: Observation,
+  now: number,
+): AnalysisOutcome {
+  if (!ref) return { kind: 'none' };
+  const label = kind === 'pre' ? 'pre-promotion analysis' : 'post-promotion analysis';
+  const withRun = (run: NonNullable<Release['analysis']['pre']>): Partial<Release> => ({
+    analysis: { ...release.analysis, [kind]: run },
+  });
+  let run = release.analysis[kind];
+  if (!run) {
+    const specs = resolveAnalysis(ref, target.spec.analysis?.templates ?? [], factsOf(target, release));
+    if ('error' in specs) return { kind: 'failed', reason: `${label}: ${specs.error}`, patch: {} };
+    run = startRun(kind, specs, now);
+  } else if (run.phase === 'Running') {
+    run = advanceRun(run, obs.measurements ?? {}, now);
+  }
+  switch (run.phase) {
+    case 'Running': {
+      const due = nextDue(run) ?? now;
+      return {
+        kind: 'waiting',
+        release: advance(release, now, {
+          reason: `${label} running`,
+          wakeIn: Math.max(0, due - now),
+          patch: withRun(run),
+        }),
+      };
+    }
+    case 'Successful':
+      return { kind: 'passed', patch: withRun(run) };
+    case 'Failed':
+      return { kind: 'failed', reason: `${label} failed: ${run.message}`, patch: withRun(run) };
+    case 'Inconclusive':
+      return {
+        kind: 'inconclusive',
+        reason: `${label} inconclusive: ${run.message}; promote to go on or abort`,
+        patch: withRun(run),
+      };
   }
 }
 

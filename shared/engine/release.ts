@@ -1,5 +1,6 @@
 // The release state machine's data: phases, the release record and the workload record.
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type { AnalysisRun } from '../analysis/run.ts';
 import type { StepName } from '../topology.ts';
 
 export type Phase =
@@ -132,6 +133,8 @@ export interface Release {
   cleanup: { deployment: string; at: number; action: 'scale-down' | 'delete' } | null;
   /** For `undo`: the earlier revision to bring back. */
   undoTo: RevisionRef | null;
+  /** Pre- and post-promotion analysis runs with every measurement. */
+  analysis: { pre: AnalysisRun | null; post: AnalysisRun | null };
   /** The current step's claim, so a duplicate delivery does not run it twice at once. */
   lease: { owner: string; until: number } | null;
   /** Why the release is where it is (failures, refusals, waits). */
@@ -214,6 +217,7 @@ export function createRelease(workload: Workload, r: NewRelease, now: number): R
     wake: { step: 'deploy-green', at: now, seq: 0 },
     cleanup: null,
     undoTo: r.undoTo ?? null,
+    analysis: { pre: null, post: null },
     lease: null,
     reason: r.reason ?? null,
     history: [

@@ -1,4 +1,5 @@
 // What the engine reads of a ReleaseTarget (shared/target/schema.ts is the full, validated shape).
+import type { AnalysisRef, AnalysisTemplate } from '../analysis/schema.ts';
 
 export interface BlueGreenStrategy {
   activeService: string;
@@ -8,6 +9,8 @@ export interface BlueGreenStrategy {
   autoPromotionSeconds?: number;
   scaleDownDelaySeconds: number;
   abortScaleDownDelaySeconds: number;
+  prePromotionAnalysis?: AnalysisRef;
+  postPromotionAnalysis?: AnalysisRef;
 }
 
 export interface EngineTarget {
@@ -23,5 +26,7 @@ export interface EngineTarget {
     progressDeadlineSeconds: number;
     revisionHistoryLimit: number;
     strategy: { blueGreen: BlueGreenStrategy };
+    /** Templates of the target, with the named templates it references added by the runtime. */
+    analysis?: { templates: AnalysisTemplate[] };
   };
 }

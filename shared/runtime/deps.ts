@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { firestoreClient, pubsubClient } from '../adapters/clients.ts';
 import { Store } from '../adapters/store.ts';
 import { config } from '../config.ts';
@@ -20,6 +21,8 @@ export interface Deps {
   topology: Topology;
   /** The cluster of a target (connections are cached per cluster). */
   clusterFor(target: EngineTarget): Promise<Cluster>;
+  /** The same cluster's credentials, for metric providers that talk to it (web proxy, Jobs). */
+  kubeConfigFor(target: EngineTarget): Promise<KubeConfig>;
   now(): number;
   /** Identifies this process in leases. */
   owner: string;
@@ -39,27 +42,29 @@ export function deps(): Deps {
   if (cached) return cached;
   const cfg = config();
   const db = firestoreClient(cfg);
-  const clusters = new Map<string, Promise<Cluster>>();
+  const clusters = new Map<string, Promise<{ kc: KubeConfig; cluster: Cluster }>>();
+  const connected = (target: EngineTarget) => {
+    const key = JSON.stringify(target.spec.cluster);
+    let c = clusters.get(key);
+    if (!c) {
+      c = connect(target.spec.cluster, cfg.kubeconfig).then((kc) => ({
+        kc,
+        cluster: new KubernetesCluster(kc, (kind) =>
+          count(kind === 'read' ? 'kubernetesReads' : 'kubernetesWrites'),
+        ),
+      }));
+      c.catch(() => clusters.delete(key));
+      clusters.set(key, c);
+    }
+    return c;
+  };
   cached = {
     db,
     store: new Store(db),
     pubsub: pubsubClient(cfg),
     topology: topology(cfg.prefix),
-    clusterFor(target) {
-      const key = JSON.stringify(target.spec.cluster);
-      let c = clusters.get(key);
-      if (!c) {
-        c = connect(target.spec.cluster, cfg.kubeconfig).then(
-          (kc) =>
-            new KubernetesCluster(kc, (kind) =>
-              count(kind === 'read' ? 'kubernetesReads' : 'kubernetesWrites'),
-            ),
-        );
-        c.catch(() => clusters.delete(key));
-        clusters.set(key, c);
-      }
-      return c;
-    },
+    clusterFor: async (target) => (await connected(target)).cluster,
+    kubeConfigFor: async (target) => (await connected(target)).kc,
     now: () => Date.now(),
     owner: `${process.env.K_REVISION ?? 'local'}/${process.pid}/${randomUUID().slice(0, 8)}`,
     log: logger({ service: 'switchyard' }),

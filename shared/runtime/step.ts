@@ -10,6 +10,7 @@ import type { Cluster } from '../kubernetes/types.ts';
 import type { StepMessage } from '../messages.ts';
 import type { Deps } from './deps.ts';
 import { execute } from './execute.ts';
+import { cleanUpFinishedRun, currentRun, takeMeasurements } from './measure.ts';
 import { noteRelease } from './metrics.ts';
 import { dispatchWake, planWake } from './wake.ts';
 
@@ -27,7 +28,10 @@ export async function runStep(d: Deps, msg: StepMessage): Promise<StepResult> {
   const workload = await d.store.workload(release.target);
   try {
     const cluster = await d.clusterFor(target);
+    const kubeConfig = await d.kubeConfigFor(target);
     const observation = await observe(cluster, target);
+    const measurements = await takeMeasurements(target, release, kubeConfig, d.now);
+    if (measurements) observation.measurements = measurements;
     const now = d.now();
     const decision = decideStep(
       target,
@@ -58,6 +62,7 @@ export async function runStep(d: Deps, msg: StepMessage): Promise<StepResult> {
       phase: next.phase,
       commands: decision.commands.length,
     });
+    if (currentRun(release) && !currentRun(next)) await cleanUpFinishedRun(target, next, kubeConfig, d.now);
     await dispatchWake(d, next);
     return 'done';
   } catch (err) {

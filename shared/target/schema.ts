@@ -3,6 +3,7 @@
 // the editors' JSON Schema (schema/release-target.schema.json) is generated from them.
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
+import { analysisRefSchema, analysisSchema } from '../analysis/schema.ts';
 
 export const apiVersion = 'switchyard.dev/v1alpha1';
 export const kind = 'ReleaseTarget';
@@ -150,6 +151,14 @@ const blueGreenSchema = z
     abortScaleDownDelaySeconds: seconds()
       .default(30)
       .describe('After an abort, keep the green revision this long before scaling it down.'),
+    prePromotionAnalysis: analysisRefSchema
+      .optional()
+      .describe(
+        'Analysis of green before the switch: failure removes green, inconclusive waits for a human.',
+      ),
+    postPromotionAnalysis: analysisRefSchema
+      .optional()
+      .describe('Analysis after the switch while blue is warm: failure sends traffic back to blue.'),
   })
   .superRefine(
     (bg, ctx) => {
@@ -181,34 +190,71 @@ const strategySchema = z
   .strictObject({ blueGreen: blueGreenSchema })
   .describe('How a new revision is released.');
 
-const specSchema = z.strictObject({
-  image: imageSchema,
-  cluster: clusterSchema,
-  namespace: dns1123Label.describe('Namespace of the workload and its Services.'),
-  workload: dns1123Label.describe(
-    'App name: revisions are Deployments <workload>-<revision> labelled app.kubernetes.io/name=<workload>.',
-  ),
-  containers: z
-    .array(dns1123Label)
-    .min(1, 'must name at least one container: leave containers out to update the ones using the repository')
-    .refine((names) => new Set(names).size === names.length, 'must not name a container twice')
-    .optional()
-    .describe(
-      'Containers whose image is replaced. Default: the container(s) whose image is in the repository.',
+const specSchema = z
+  .strictObject({
+    image: imageSchema,
+    cluster: clusterSchema,
+    namespace: dns1123Label.describe('Namespace of the workload and its Services.'),
+    workload: dns1123Label.describe(
+      'App name: revisions are Deployments <workload>-<revision> labelled app.kubernetes.io/name=<workload>.',
     ),
-  progressDeadlineSeconds: z
-    .int('must be a whole number of seconds')
-    .min(1, 'must be >= 1')
-    .default(600)
-    .describe('A revision that is not available within this time fails the release.'),
-  revisionHistoryLimit: z
-    .int('must be a whole number')
-    .min(1, 'must be between 1 and 20')
-    .max(20, 'must be between 1 and 20')
-    .default(3)
-    .describe('Old revisions kept (scaled to zero) for undo.'),
-  strategy: strategySchema,
-});
+    containers: z
+      .array(dns1123Label)
+      .min(
+        1,
+        'must name at least one container: leave containers out to update the ones using the repository',
+      )
+      .refine((names) => new Set(names).size === names.length, 'must not name a container twice')
+      .optional()
+      .describe(
+        'Containers whose image is replaced. Default: the container(s) whose image is in the repository.',
+      ),
+    progressDeadlineSeconds: z
+      .int('must be a whole number of seconds')
+      .min(1, 'must be >= 1')
+      .default(600)
+      .describe('A revision that is not available within this time fails the release.'),
+    revisionHistoryLimit: z
+      .int('must be a whole number')
+      .min(1, 'must be between 1 and 20')
+      .max(20, 'must be between 1 and 20')
+      .default(3)
+      .describe('Old revisions kept (scaled to zero) for undo.'),
+    strategy: strategySchema,
+    analysis: analysisSchema.optional(),
+  })
+  .superRefine(
+    (spec, ctx) => {
+      // A reference must name a template of this target (named templates applied apart come later).
+      // Runs even when other parts are invalid, so every value is checked for its shape first.
+      const templates = Array.isArray(spec.analysis?.templates) ? spec.analysis.templates : [];
+      const known = new Set(templates.map((t) => t?.name));
+      const bg = spec.strategy?.blueGreen;
+      for (const key of ['prePromotionAnalysis', 'postPromotionAnalysis'] as const) {
+        const refs = bg?.[key]?.templates;
+        (Array.isArray(refs) ? refs : []).forEach((t, i) => {
+          if (typeof t?.templateName === 'string' && !known.has(t.templateName)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['strategy', 'blueGreen', key, 'templates', i, 'templateName'],
+              message: `no analysis template "${t.templateName}" in spec.analysis.templates`,
+            });
+          }
+        });
+      }
+      const names = templates.map((t) => t?.name);
+      names.forEach((n, i) => {
+        if (names.indexOf(n) !== i) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['analysis', 'templates', i, 'name'],
+            message: `template name "${n}" is used twice`,
+          });
+        }
+      });
+    },
+    { when: () => true },
+  );
 
 const metadataSchema = z.strictObject({
   name: dns1123Label.describe('Id of the target, unique in the Switchyard installation.'),

@@ -58,6 +58,8 @@ export interface FixtureOptions {
   progressDeadlineSeconds?: number;
   /** Labels on the plain Deployment's pod template (e.g. a kwok stage). */
   podLabels?: Record<string, string>;
+  /** spec.analysis of the target (templates). */
+  analysis?: { templates: unknown[] };
 }
 
 /** A plain Deployment `api` with Services, and a target for it with zero delays unless told otherwise. */
@@ -109,6 +111,7 @@ export async function releaseFixture(prefix: string, opts: FixtureOptions = {}):
           ...opts.blueGreen,
         },
       },
+      ...(opts.analysis ? { analysis: opts.analysis } : {}),
     } as ReleaseTargetInput['spec'],
   };
   const db = testFirestore(stack().projectId);

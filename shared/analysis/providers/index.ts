@@ -1,0 +1,16 @@
+// The registry of metric providers: each kind's implementation behind the one MetricProvider
+// contract (shared/analysis/provider.ts). The engine looks a provider up by the kind stored with the
+// metric; an unknown kind cannot get here (refused when the target is applied).
+import type { MetricProvider } from '../provider.ts';
+import { cloudMonitoringProvider } from './cloud-monitoring/index.ts';
+import { jobProvider } from './job/index.ts';
+import { prometheusProvider } from './prometheus/index.ts';
+import type { ProviderKind } from './schemas.ts';
+import { webProvider } from './web/index.ts';
+
+export const providers: Record<ProviderKind, MetricProvider<never>> = {
+  prometheus: prometheusProvider(),
+  cloudMonitoring: cloudMonitoringProvider(),
+  web: webProvider,
+  job: jobProvider(),
+};

@@ -1,0 +1,34 @@
+// Configuration of the `job` metric provider: a Kubernetes Job run in the target's namespace (e.g. an
+// integration test suite against the preview Service); its outcome is the measurement's verdict.
+// The Job spec is kept loose (the API server validates it in full); only what the provider relies on
+// is checked here, so a typo in the essentials fails when the target is applied, not mid-release.
+import { z } from 'zod';
+
+const stringMap = z.record(z.string(), z.string());
+
+export const jobConfigSchema = z.strictObject({
+  /** A batch/v1 JobSpec, as in a Job manifest. */
+  spec: z.looseObject({
+    template: z.looseObject({
+      metadata: z.looseObject({ labels: stringMap.optional(), annotations: stringMap.optional() }).optional(),
+      spec: z.looseObject({
+        containers: z
+          .array(z.looseObject({ name: z.string().min(1), image: z.string().min(1).optional() }))
+          .min(1, 'the pod template needs at least one container'),
+        restartPolicy: z.enum(['Never', 'OnFailure']).optional(),
+      }),
+    }),
+    backoffLimit: z.int().min(0).optional(),
+    activeDeadlineSeconds: z.int().min(1).optional(),
+  }),
+  /** Extra labels and annotations for the Job (Switchyard's own labels take precedence). */
+  metadata: z.strictObject({ labels: stringMap.optional(), annotations: stringMap.optional() }).optional(),
+  /**
+   * How long the Job may take: becomes the Job's activeDeadlineSeconds unless the spec sets one, and
+   * bounds how long the measurement waits for it.
+   */
+  timeoutSeconds: z.int().min(1).optional(),
+});
+
+/** A validated `job` configuration. */
+export type JobConfig = z.output<typeof jobConfigSchema>;
