@@ -10,7 +10,7 @@ import {
   pushCommand,
   watchCommand,
 } from './commands/releases.ts';
-import { applyCommand, targetsCommand, validateCommand } from './commands/targets.ts';
+import { applyCommand, targetsCommand, templatesCommand, validateCommand } from './commands/targets.ts';
 import { useLocalStackWhenUnset } from './stack-env.ts';
 
 const program = new Command('switchyard')
@@ -26,6 +26,7 @@ const program = new Command('switchyard')
   .addCommand(applyCommand())
   .addCommand(validateCommand())
   .addCommand(targetsCommand())
+  .addCommand(templatesCommand())
   .addCommand(getCommand())
   .addCommand(listCommand())
   .addCommand(historyCommand())

@@ -1,11 +1,18 @@
-// `switchyard validate -f`, `apply -f` and `targets`: ReleaseTarget files and the stored targets.
+// `switchyard validate -f`, `apply -f`, `targets` and `templates`: files of ReleaseTargets and named
+// AnalysisTemplates, and what is stored of them.
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { firestoreClient } from '../../shared/adapters/clients.ts';
+import type { AnalysisTemplate } from '../../shared/analysis/schema.ts';
 import { type Config, config } from '../../shared/config.ts';
-import { parseReleaseTargets, type ReleaseTarget, type TargetError } from '../../shared/target/schema.ts';
-import { type StoredTarget, TargetStore } from '../../shared/target/store.ts';
+import {
+  checkTemplateReferences,
+  parseReleaseTargets,
+  type ReleaseTarget,
+  type TargetError,
+} from '../../shared/target/schema.ts';
+import { type ApplyOutcome, type StoredTarget, TargetStore } from '../../shared/target/store.ts';
 import { type OutputFormat, parseOutputFormat, print } from '../output.ts';
 
 /** Exit codes scripts can rely on. */
@@ -15,18 +22,19 @@ const exitCodeHelp = `
 Exit codes:
   0  success
   1  runtime failure (e.g. Firestore unreachable, GOOGLE_CLOUD_PROJECT not set)
-  2  invalid input (unreadable file, YAML or schema errors); nothing was stored`;
+  2  invalid input (unreadable file, YAML or schema errors, a reference to an analysis template
+     that does not exist); nothing was stored`;
 
 const outputOption = () =>
   new Option('-o, --output <format>', 'json, yaml or text').default('text').argParser(parseOutputFormat);
 const fileOption = () =>
   new Option(
     '-f, --filename <file>',
-    'ReleaseTarget YAML file, several documents separated by ---; - reads stdin',
+    'YAML file of ReleaseTarget and AnalysisTemplate documents, separated by ---; - reads stdin',
   ).makeOptionMandatory();
 
 type FileResult =
-  | { ok: true; file: string; targets: ReleaseTarget[] }
+  | { ok: true; file: string; targets: ReleaseTarget[]; templates: AnalysisTemplate[] }
   | { ok: false; file: string; errors: TargetError[] };
 
 /** Reads and validates a file; an unreadable file is one error of the input, like a syntax error. */
@@ -44,9 +52,9 @@ function readTargets(file: string): FileResult {
   }
   const name = file === '-' ? 'stdin' : file;
   const parsed = parseReleaseTargets(text, name);
-  return 'targets' in parsed
-    ? { ok: true, file: name, targets: parsed.targets }
-    : { ok: false, file: name, errors: parsed.errors };
+  return 'errors' in parsed
+    ? { ok: false, file: name, errors: parsed.errors }
+    : { ok: true, file: name, targets: parsed.targets, templates: parsed.templates };
 }
 
 /** `file:line path: message`, the shape editors and CI logs turn into links. */
@@ -115,6 +123,41 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/** True when the environment names a Firestore (a project or the emulator) validate may read. */
+function storeConfigured(): boolean {
+  return Boolean(
+    process.env.GOOGLE_CLOUD_PROJECT || process.env.GCLOUD_PROJECT || process.env.FIRESTORE_EMULATOR_HOST,
+  );
+}
+
+/**
+ * The problems of a valid file's analysis references, for validate: references the file resolves
+ * itself need no Firestore; for the others the stored templates are read when a Firestore is
+ * configured. Without one, or when it cannot be read, stored templates count as unknown and the
+ * messages say that apply checks them (validate must work offline, e.g. in CI without access).
+ */
+async function unresolvedForValidate(result: Extract<FileResult, { ok: true }>): Promise<TargetError[]> {
+  const local = checkTemplateReferences(result.targets, result.templates, new Set(), 'unchecked');
+  if (local.length === 0 || !storeConfigured()) return local;
+  let known: string[];
+  try {
+    known = await withStore((store) => store.templateNames());
+  } catch (err) {
+    process.stderr.write(
+      `switchyard: stored analysis templates not checked: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return local;
+  }
+  return checkTemplateReferences(result.targets, result.templates, new Set(known));
+}
+
+/** What a file holds, in words: "2 targets", "1 target, 1 analysis template". */
+function contents(targets: number, templates: number): string {
+  return templates === 0
+    ? plural(targets, 'target')
+    : `${plural(targets, 'target')}, ${plural(templates, 'analysis template')}`;
+}
+
 /** `switchyard validate -f <file>`: checks a file without storing anything. */
 export function validateCommand(): Command {
   return new Command('validate')
@@ -125,35 +168,67 @@ export function validateCommand(): Command {
       'after',
       `\nExamples:\n  switchyard validate -f examples/blue-green.yaml\n  cat targets.yaml | switchyard validate -f - -o json\n${exitCodeHelp}`,
     )
-    .action((opts: { filename: string; output: OutputFormat }) => {
+    .action(async (opts: { filename: string; output: OutputFormat }) => {
       const result = readTargets(opts.filename);
       if (!result.ok) return reportInvalid(opts.output, result, '');
+      const unresolved = await unresolvedForValidate(result);
+      if (unresolved.length > 0)
+        return reportInvalid(opts.output, { ...result, ok: false, errors: unresolved }, '');
       print(
         opts.output,
-        { file: result.file, valid: true, targets: result.targets },
-        (d) => `${d.file}: ${plural(d.targets.length, 'target')} valid`,
+        { file: result.file, valid: true, targets: result.targets, templates: result.templates },
+        (d) => `${d.file}: ${contents(d.targets.length, d.templates.length)} valid`,
       );
     });
 }
 
-/** `switchyard apply -f <file>`: validates, then stores every target of the file or none. */
+/** One line of apply's output: what happened to one document of the file. */
+interface AppliedRow extends ApplyOutcome {
+  kind: 'AnalysisTemplate' | 'ReleaseTarget';
+}
+
+/**
+ * `switchyard apply -f <file>`: validates, checks that every analysis reference names a template
+ * (inline, in the file, or stored), then stores every target and template of the file or none.
+ */
 export function applyCommand(): Command {
   return new Command('apply')
     .description(
-      'store the ReleaseTargets of a file: all of them or, on any error, none (the file is validated first)',
+      'store the ReleaseTargets and AnalysisTemplates of a file: all of them or, on any error, none (the file is validated first)',
     )
     .addOption(fileOption())
     .addOption(outputOption())
     .addHelpText(
       'after',
-      `\nPrints created, configured (changed) or unchanged for each target.\n\nExamples:\n  switchyard apply -f examples/blue-green.yaml\n  switchyard apply -f targets.yaml -o json\n${exitCodeHelp}`,
+      `\nPrints created, configured (changed) or unchanged for each template and target.\n\nExamples:\n  switchyard apply -f examples/blue-green.yaml\n  switchyard apply -f examples/analysis.yaml -o json\n${exitCodeHelp}`,
     )
     .action(async (opts: { filename: string; output: OutputFormat }) => {
       const result = readTargets(opts.filename);
       if (!result.ok) return reportInvalid(opts.output, result, '; nothing was applied');
-      const applied = await withStore((store) => store.apply(result.targets, actor()));
-      print(opts.output, applied, (rows) =>
-        rows.map((r) => `releasetarget/${r.name} ${r.result} (generation ${r.generation})`).join('\n'),
+      type Outcome = { errors: TargetError[] } | { applied: Awaited<ReturnType<TargetStore['apply']>> };
+      const outcome = await withStore(async (store): Promise<Outcome> => {
+        // Stored template names are read only when the file does not resolve every reference itself.
+        const local = checkTemplateReferences(result.targets, result.templates, new Set());
+        const known = local.length === 0 ? [] : await store.templateNames();
+        const unresolved = checkTemplateReferences(result.targets, result.templates, new Set(known));
+        if (unresolved.length > 0) return { errors: unresolved };
+        return { applied: await store.apply(result.targets, actor(), result.templates) };
+      });
+      if ('errors' in outcome)
+        return reportInvalid(
+          opts.output,
+          { ...result, ok: false, errors: outcome.errors },
+          '; nothing was applied',
+        );
+      // Templates first: they are what the targets after them refer to.
+      const rows: AppliedRow[] = [
+        ...outcome.applied.templates.map((r) => ({ kind: 'AnalysisTemplate' as const, ...r })),
+        ...outcome.applied.targets.map((r) => ({ kind: 'ReleaseTarget' as const, ...r })),
+      ];
+      print(opts.output, rows, (all) =>
+        all
+          .map((r) => `${r.kind.toLowerCase()}/${r.name} ${r.result} (generation ${r.generation})`)
+          .join('\n'),
       );
     });
 }
@@ -215,6 +290,48 @@ export function targetsCommand(): Command {
         const problems = bad.errors.map((e) => `${e.path}: ${e.message}`).join('; ');
         process.stderr.write(
           `switchyard: stored target "${bad.name}" is invalid and is ignored (${problems}); apply its file again\n`,
+        );
+      }
+      if (invalid.length > 0) process.exitCode = exitCodes.failure;
+    });
+}
+
+/** `switchyard templates`: the stored named analysis templates. */
+export function templatesCommand(): Command {
+  return new Command('templates')
+    .description(
+      'list the stored named AnalysisTemplates (applied with apply -f); one that no longer validates is reported',
+    )
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `\nExamples:\n  switchyard templates\n  switchyard templates -o yaml\n\nExit codes:\n  0  success\n  1  runtime failure, or a stored template is invalid (re-apply its file)`,
+    )
+    .action(async (opts: { output: OutputFormat }) => {
+      const { templates, invalid } = await withStore((store) => store.listTemplates());
+      const data = {
+        templates: templates.map((t) => ({ ...t, appliedAt: t.appliedAt.toISOString() })),
+        invalid,
+      };
+      print(opts.output, data, () => {
+        if (templates.length === 0)
+          return 'No analysis templates: store some with switchyard apply -f <file> (kind: AnalysisTemplate)';
+        return table(
+          ['NAME', 'ARGS', 'METRICS', 'PROVIDERS', 'GENERATION', 'APPLIED'],
+          templates.map(({ template, generation, appliedAt }) => [
+            template.name,
+            (template.args ?? []).map((a) => a.name).join(',') || '-',
+            template.metrics.map((m) => m.name).join(','),
+            [...new Set(template.metrics.map((m) => m.provider.kind))].join(','),
+            String(generation),
+            appliedAt.toISOString(),
+          ]),
+        );
+      });
+      for (const bad of invalid) {
+        const problems = bad.errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+        process.stderr.write(
+          `switchyard: stored analysis template "${bad.name}" is invalid and is ignored (${problems}); apply its file again\n`,
         );
       }
       if (invalid.length > 0) process.exitCode = exitCodes.failure;

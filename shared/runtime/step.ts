@@ -2,12 +2,14 @@
 // commands, commit, hand over. A message for an older seq, or one whose release is claimed by a
 // running step, changes nothing: Pub/Sub may deliver any message twice, late or out of order.
 import { randomUUID } from 'node:crypto';
+import { withNamedTemplates } from '../analysis/named.ts';
 import { advance, decideStep, endFor, type Observation } from '../engine/decide.ts';
 import { isTerminal, type Release, type Workload } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
 import { retriability } from '../errors.ts';
 import type { Cluster } from '../kubernetes/types.ts';
 import type { StepMessage } from '../messages.ts';
+import { TargetStore } from '../target/store.ts';
 import type { Deps } from './deps.ts';
 import { execute } from './execute.ts';
 import { cleanUpFinishedRun, currentRun, takeMeasurements } from './measure.ts';
@@ -24,9 +26,13 @@ export async function runStep(d: Deps, msg: StepMessage): Promise<StepResult> {
     log.info(`step ${msg.step} skipped: ${claimed}`);
     return claimed;
   }
-  const { release, target } = claimed;
-  const workload = await d.store.workload(release.target);
+  const { release } = claimed;
   try {
+    // Named analysis templates (applied apart from the target) join the target's own.
+    const target = await withNamedTemplates(claimed.target, (names) =>
+      new TargetStore(d.db).templates(names),
+    );
+    const workload = await d.store.workload(release.target);
     const cluster = await d.clusterFor(target);
     const kubeConfig = await d.kubeConfigFor(target);
     const observation = await observe(cluster, target);

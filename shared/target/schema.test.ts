@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
+  checkTemplateReferences,
   matchesImage,
+  type ParsedFile,
   parseImageRef,
   parseReleaseTargets,
   type ReleaseTarget,
@@ -46,11 +48,13 @@ function errorsOf(text: string): TargetError[] {
   return result.errors;
 }
 
-function targetsOf(text: string): ReleaseTarget[] {
+function parsedOf(text: string): ParsedFile {
   const result = parseReleaseTargets(text, 'test.yaml');
-  if (!('targets' in result)) throw new Error(`expected targets, got ${JSON.stringify(result.errors)}`);
-  return result.targets;
+  if ('errors' in result) throw new Error(`expected targets, got ${JSON.stringify(result.errors)}`);
+  return result;
 }
+
+const targetsOf = (text: string): ReleaseTarget[] => parsedOf(text).targets;
 
 const target = (patch?: (d: Loose) => void) => targetsOf(file(doc(patch)))[0]!;
 
@@ -265,6 +269,264 @@ describe('parseReleaseTargets', () => {
   });
 });
 
+describe('named analysis templates', () => {
+  /** A named template document (kind AnalysisTemplate); `patch` edits it. */
+  function templateDoc(name: string, patch: (d: Loose) => void = () => {}): Loose {
+    const d: Loose = {
+      apiVersion: 'switchyard.dev/v1alpha1',
+      kind: 'AnalysisTemplate',
+      metadata: { name },
+      spec: {
+        args: [{ name: 'service' }],
+        metrics: [
+          {
+            name: 'errors',
+            interval: '30s',
+            successCondition: 'result[0] < 0.05',
+            provider: {
+              prometheus: { address: 'http://prometheus:9090', query: 'up{service="{{args.service}}"}' },
+            },
+          },
+        ],
+      },
+    };
+    patch(d);
+    return d;
+  }
+
+  const usesPre = (...names: string[]) =>
+    doc(
+      (d) =>
+        (d.spec.strategy.blueGreen.prePromotionAnalysis = {
+          templates: names.map((templateName) => ({ templateName })),
+        }),
+    );
+
+  it('parses a named template beside a target, name from metadata.name, defaults applied', () => {
+    const { targets, templates } = parsedOf(file(templateDoc('error-rate'), usesPre('error-rate')));
+    expect(targets.map((t) => t.metadata.name)).toEqual(['api']);
+    expect(templates).toEqual([
+      {
+        name: 'error-rate',
+        args: [{ name: 'service' }],
+        metrics: [
+          {
+            name: 'errors',
+            interval: 30,
+            count: 1,
+            successCondition: 'result[0] < 0.05',
+            failureLimit: 0,
+            inconclusiveLimit: 0,
+            consecutiveErrorLimit: 4,
+            dryRun: false,
+            noDataPhase: 'Inconclusive',
+            provider: {
+              kind: 'prometheus',
+              config: {
+                address: 'http://prometheus:9090',
+                query: 'up{service="{{args.service}}"}',
+                timeoutSeconds: 10,
+              },
+            },
+          },
+        ],
+      },
+    ]);
+    // A file of templates only is a valid file too (templates are applied on their own).
+    expect(parsedOf(file(templateDoc('a'), templateDoc('b')))).toMatchObject({
+      targets: [],
+      templates: [{ name: 'a' }, { name: 'b' }],
+    });
+  });
+
+  it('reports bad CEL in a named template and in an inline one with the exact path and line', () => {
+    const text = [
+      'apiVersion: switchyard.dev/v1alpha1', // 1
+      'kind: ReleaseTarget', // 2
+      'metadata: {name: api}', // 3
+      'spec:', // 4
+      '  image: {repository: us-docker.pkg.dev/acme/apps/api}', // 5
+      '  cluster: {context: local}', // 6
+      '  namespace: shop', // 7
+      '  workload: api', // 8
+      '  strategy: {blueGreen: {activeService: api}}', // 9
+      '  analysis:', // 10
+      '    templates:', // 11
+      '      - name: smoke', // 12
+      '        metrics:', // 13
+      '          - name: ok', // 14
+      '            failureCondition: result >', // 15
+      '            provider: {web: {url: "http://api.shop/healthz", jsonPath: "$.ok"}}', // 16
+      '---', // 17
+      'apiVersion: switchyard.dev/v1alpha1', // 18
+      'kind: AnalysisTemplate', // 19
+      'metadata: {name: error-rate}', // 20
+      'spec:', // 21
+      '  metrics:', // 22
+      '    - name: errors', // 23
+      '      provider: {prometheus: {address: "http://prometheus:9090", query: up}}', // 24
+      "      successCondition: 'result[0] <'", // 25
+    ].join('\n');
+    expect(errorsOf(text)).toEqual([
+      {
+        document: 0,
+        path: 'documents[0].spec.analysis.templates[0].metrics[0].failureCondition',
+        message: 'invalid CEL at column 8: found > but expecting end of input',
+        line: 15,
+      },
+      {
+        document: 1,
+        path: 'documents[1].spec.metrics[0].successCondition',
+        message: 'invalid CEL at column 11: found < but expecting end of input',
+        line: 25,
+      },
+    ]);
+  });
+
+  it('reports an unknown provider of a named template with its path and line', () => {
+    const text = [
+      'apiVersion: switchyard.dev/v1alpha1', // 1
+      'kind: AnalysisTemplate', // 2
+      'metadata: {name: error-rate}', // 3
+      'spec:', // 4
+      '  metrics:', // 5
+      '    - name: errors', // 6
+      '      provider:', // 7
+      '        datadog: {query: "avg:errors"}', // 8
+    ].join('\n');
+    expect(errorsOf(text)).toEqual([
+      {
+        document: 0,
+        path: 'documents[0].spec.metrics[0].provider.datadog',
+        message: 'unknown provider "datadog": use one of prometheus, cloudMonitoring, web, job',
+        line: 8,
+      },
+    ]);
+  });
+
+  it('names the allowed keys of a template spec, and refuses a name in the spec', () => {
+    const errors = errorsOf(file(templateDoc('t', (d) => (d.spec.name = 't'))));
+    expect(errors.map((e) => [e.path, e.message])).toEqual([
+      ['documents[0].spec.name', 'unknown field "name" (allowed: args, metrics)'],
+    ]);
+  });
+
+  it('refuses an unknown or missing kind, naming the allowed kinds, with its line', () => {
+    const errors = errorsOf(
+      `${file(doc())}---\napiVersion: switchyard.dev/v1alpha1\nkind: Rollout\nmetadata: {name: x}\n---\nmetadata: {name: y}\n`,
+    );
+    const firstDocLines = file(doc()).split('\n').length - 1;
+    expect(errors).toEqual([
+      {
+        document: 1,
+        path: 'documents[1].kind',
+        message: 'unknown kind "Rollout": must be one of ReleaseTarget, AnalysisTemplate',
+        line: firstDocLines + 3,
+      },
+      {
+        document: 2,
+        path: 'documents[2].kind',
+        message: 'required: one of ReleaseTarget, AnalysisTemplate',
+        // Where the field belongs: the document's mapping.
+        line: firstDocLines + 6,
+      },
+    ]);
+  });
+
+  it("refuses the same template name twice in one file; a target may share a template's name", () => {
+    const errors = errorsOf(file(templateDoc('api'), doc(), templateDoc('api')));
+    expect(errors.map((e) => [e.path, e.message])).toEqual([
+      [
+        'documents[2].metadata.name',
+        'duplicate analysis template name "api": documents[0] already uses it; names must be unique',
+      ],
+    ]);
+  });
+
+  describe('checkTemplateReferences', () => {
+    it('accepts references to an inline template, a template of the same file, or a stored one', () => {
+      const { targets, templates } = parsedOf(
+        file(
+          templateDoc('in-file'),
+          doc((d) => {
+            d.spec.analysis = { templates: [{ ...templateDoc('inline').spec, name: 'inline' }] };
+            d.spec.strategy.blueGreen.prePromotionAnalysis = {
+              templates: [{ templateName: 'inline' }, { templateName: 'in-file' }],
+            };
+            d.spec.strategy.blueGreen.postPromotionAnalysis = { templates: [{ templateName: 'stored' }] };
+          }),
+        ),
+      );
+      expect(checkTemplateReferences(targets, templates, new Set(['stored']))).toEqual([]);
+      // The file order does not matter: a target may come before the template it uses.
+      const reversed = parsedOf(file(usesPre('later'), templateDoc('later')));
+      expect(checkTemplateReferences(reversed.targets, reversed.templates, new Set())).toEqual([]);
+    });
+
+    it('reports an unresolved reference with its path and line, saying where it looked', () => {
+      const text = [
+        'apiVersion: switchyard.dev/v1alpha1', // 1
+        'kind: ReleaseTarget', // 2
+        'metadata: {name: api}', // 3
+        'spec:', // 4
+        '  image: {repository: us-docker.pkg.dev/acme/apps/api}', // 5
+        '  cluster: {context: local}', // 6
+        '  namespace: shop', // 7
+        '  workload: api', // 8
+        '  strategy:', // 9
+        '    blueGreen:', // 10
+        '      activeService: api', // 11
+        '      postPromotionAnalysis:', // 12
+        '        templates:', // 13
+        '          - templateName: known', // 14
+        '          - templateName: missing', // 15
+      ].join('\n');
+      const { targets, templates } = parsedOf(`${file(templateDoc('unused'))}---\n${text}`);
+      const line = file(templateDoc('unused')).split('\n').length - 1 + 1 + 15;
+      expect(checkTemplateReferences(targets, templates, new Set(['known']))).toEqual([
+        {
+          document: 1,
+          path: 'documents[1].spec.strategy.blueGreen.postPromotionAnalysis.templates[1].templateName',
+          message:
+            'no analysis template "missing": it is neither in spec.analysis.templates, nor an AnalysisTemplate of this file, nor stored; define it, or apply it first',
+          line,
+        },
+      ]);
+      // Without the stored names (validate offline) the message says they were not looked at.
+      expect(
+        checkTemplateReferences(targets, templates, new Set(), 'unchecked').map((e) => [
+          e.path,
+          e.message,
+          e.line,
+        ]),
+      ).toEqual([
+        [
+          'documents[1].spec.strategy.blueGreen.postPromotionAnalysis.templates[0].templateName',
+          'no analysis template "known" in spec.analysis.templates (not in this file; apply checks stored templates)',
+          line - 1,
+        ],
+        [
+          'documents[1].spec.strategy.blueGreen.postPromotionAnalysis.templates[1].templateName',
+          'no analysis template "missing" in spec.analysis.templates (not in this file; apply checks stored templates)',
+          line,
+        ],
+      ]);
+    });
+
+    it('gives the index in the list as document for targets that do not come from a file', () => {
+      const checked = validateReleaseTarget(usesPre('x'));
+      if (!('target' in checked)) throw new Error('fixture is invalid');
+      expect(checkTemplateReferences([target(), checked.target], [], new Set())).toEqual([
+        {
+          document: 1,
+          path: 'documents[1].spec.strategy.blueGreen.prePromotionAnalysis.templates[0].templateName',
+          message: expect.stringContaining('no analysis template "x"'),
+        },
+      ]);
+    });
+  });
+});
+
 describe('validateReleaseTarget', () => {
   it('gives paths without the document head when asked (documents read back from storage)', () => {
     const result = validateReleaseTarget(
@@ -313,12 +575,25 @@ describe('examples/', () => {
   const examples = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 
   it('has the documented examples', () => {
-    expect(examples).toEqual(expect.arrayContaining(['blue-green.yaml', 'minimal.yaml', 'local-demo.yaml']));
+    expect(examples).toEqual(
+      expect.arrayContaining(['blue-green.yaml', 'minimal.yaml', 'local-demo.yaml', 'analysis.yaml']),
+    );
   });
 
-  it.each(examples)('%s validates', (name) => {
+  it.each(examples)('%s validates, every analysis reference resolved in the file', (name) => {
     const result = parseReleaseTargets(readFileSync(join(dir, name), 'utf8'), name);
     expect(result).not.toHaveProperty('errors');
+    if ('errors' in result) return;
+    expect(checkTemplateReferences(result.targets, result.templates, new Set())).toEqual([]);
+  });
+
+  it('analysis.yaml uses its named template before and after promotion', () => {
+    const { targets, templates } = parsedOf(readFileSync(join(dir, 'analysis.yaml'), 'utf8'));
+    expect(templates.map((t) => t.name)).toEqual(['error-rate']);
+    expect(templates[0]?.metrics[0]?.provider.kind).toBe('prometheus');
+    const bg = targets[0]!.spec.strategy.blueGreen;
+    expect(bg.prePromotionAnalysis?.templates).toEqual([{ templateName: 'error-rate' }]);
+    expect(bg.postPromotionAnalysis?.templates).toEqual([{ templateName: 'error-rate' }]);
   });
 
   it('blue-green.yaml sets every blue-green option', () => {

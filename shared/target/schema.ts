@@ -3,10 +3,19 @@
 // the editors' JSON Schema (schema/release-target.schema.json) is generated from them.
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
-import { analysisRefSchema, analysisSchema } from '../analysis/schema.ts';
+import {
+  type AnalysisTemplate,
+  analysisRefSchema,
+  analysisSchema,
+  analysisTemplateSchema,
+} from '../analysis/schema.ts';
 
 export const apiVersion = 'switchyard.dev/v1alpha1';
 export const kind = 'ReleaseTarget';
+/** The kind of a named analysis template document (SPEC §7), applied like a target. */
+export const analysisTemplateKind = 'AnalysisTemplate';
+/** Every kind a Switchyard file may hold. */
+export const documentKinds = [kind, analysisTemplateKind] as const;
 
 // Kubernetes name rules. Namespaces and most object names are DNS-1123 labels; Service names are the
 // stricter DNS-1035 label (must start with a letter), which the API server enforces on create.
@@ -225,23 +234,10 @@ const specSchema = z
   })
   .superRefine(
     (spec, ctx) => {
-      // A reference must name a template of this target (named templates applied apart come later).
+      // Whether each strategy reference names a template is checked apart, by
+      // checkTemplateReferences: it may name a template of another document or one stored before.
       // Runs even when other parts are invalid, so every value is checked for its shape first.
       const templates = Array.isArray(spec.analysis?.templates) ? spec.analysis.templates : [];
-      const known = new Set(templates.map((t) => t?.name));
-      const bg = spec.strategy?.blueGreen;
-      for (const key of ['prePromotionAnalysis', 'postPromotionAnalysis'] as const) {
-        const refs = bg?.[key]?.templates;
-        (Array.isArray(refs) ? refs : []).forEach((t, i) => {
-          if (typeof t?.templateName === 'string' && !known.has(t.templateName)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['strategy', 'blueGreen', key, 'templates', i, 'templateName'],
-              message: `no analysis template "${t.templateName}" in spec.analysis.templates`,
-            });
-          }
-        });
-      }
       const names = templates.map((t) => t?.name);
       names.forEach((n, i) => {
         if (names.indexOf(n) !== i) {
@@ -281,6 +277,32 @@ export type ReleaseTargetInput = z.input<typeof releaseTargetSchema>;
 export type ReleaseTargetSpec = ReleaseTarget['spec'];
 export type BlueGreenStrategy = ReleaseTargetSpec['strategy']['blueGreen'];
 
+/**
+ * A named analysis template (SPEC §7): the same shape as a template under spec.analysis.templates,
+ * with its name in metadata. Targets of any later file may reference it by that name.
+ */
+export const analysisTemplateDocumentSchema = z
+  .strictObject({
+    apiVersion: z.literal(apiVersion).describe(`Always ${apiVersion}.`),
+    kind: z.literal(analysisTemplateKind).describe(`Always ${analysisTemplateKind}.`),
+    metadata: z.strictObject({
+      name: dns1123Label.describe('Name targets reference it by (templateName), unique in the installation.'),
+      labels: z.record(labelKey, labelValue).optional().describe('Labels to group templates.'),
+    }),
+    spec: analysisTemplateSchema
+      .omit({ name: true })
+      .describe('args and metrics, exactly as in an inline template (which has its name beside them).'),
+  })
+  .meta({ title: 'Switchyard AnalysisTemplate' });
+
+/** A named analysis template document as validated (defaults applied). */
+export type AnalysisTemplateDocument = z.output<typeof analysisTemplateDocumentSchema>;
+
+/** The template a named template document defines: its spec, named by metadata.name. */
+function templateOf(document: AnalysisTemplateDocument): AnalysisTemplate {
+  return { name: document.metadata.name, ...document.spec };
+}
+
 /** One problem of one document of a file. */
 export interface TargetError {
   /** Index of the YAML document in the file (0 for the first, counting `---` separators). */
@@ -311,8 +333,14 @@ export function formatPath(document: number | null, path: readonly PropertyKey[]
   return out || '(document)';
 }
 
-/** Field names an object schema allows at `path` (for "unknown field" messages), or [] if unknown. */
-function allowedKeys(path: readonly PropertyKey[]): string[] {
+/** The schema of each document kind; "unknown field" messages look up allowed keys in it. */
+type DocumentSchema = typeof releaseTargetSchema | typeof analysisTemplateDocumentSchema;
+
+/**
+ * Field names the object schema at `path` of `root` allows (for "unknown field" messages), or []
+ * if unknown.
+ */
+function allowedKeys(root: DocumentSchema, path: readonly PropertyKey[]): string[] {
   // Walks zod's schema definitions (`_zod.def`, zod 4's API for tools built on zod): wrappers are
   // unwrapped, objects descend by key, arrays by element, unions collect the keys of every branch.
   type Def = {
@@ -329,7 +357,7 @@ function allowedKeys(path: readonly PropertyKey[]): string[] {
     if (def.type === 'union' && def.options) return def.options.flatMap((o) => unwrap(o._zod.def));
     return [def];
   };
-  let defs = unwrap(releaseTargetSchema._zod.def as unknown as Def);
+  let defs = unwrap(root._zod.def as unknown as Def);
   for (const seg of path) {
     defs = defs.flatMap((def) => {
       if (def.type === 'object' && typeof seg === 'string' && def.shape?.[seg])
@@ -356,13 +384,17 @@ function describeValue(value: unknown): string {
 }
 
 /** Turns zod issues into one readable problem per mistake, with the path of the field at fault. */
-function problemsOf(issues: readonly z.core.$ZodIssue[], base: PropertyKey[] = []): Problem[] {
+function problemsOf(
+  root: DocumentSchema,
+  issues: readonly z.core.$ZodIssue[],
+  base: PropertyKey[] = [],
+): Problem[] {
   const out: Problem[] = [];
   for (const issue of issues) {
     const path = [...base, ...issue.path];
     switch (issue.code) {
       case 'unrecognized_keys': {
-        const allowed = allowedKeys(path);
+        const allowed = allowedKeys(root, path);
         for (const key of issue.keys) {
           out.push({
             path: [...path, key],
@@ -380,10 +412,10 @@ function problemsOf(issues: readonly z.core.$ZodIssue[], base: PropertyKey[] = [
         // Report the branch the user evidently meant (the one with the fewest problems). When no
         // branch stands out, or the best one only objects to a key of another branch (both
         // shapes mixed), the union's own message says which shapes are accepted.
-        const branches = issue.errors.map((errs) => problemsOf(errs, path));
+        const branches = issue.errors.map((errs) => problemsOf(root, errs, path));
         const best = Math.min(...branches.map((b) => b.length));
         const winners = branches.filter((b) => b.length === best);
-        const unionKeys = allowedKeys(path);
+        const unionKeys = allowedKeys(root, path);
         const mixed = winners[0]?.some(
           (p) =>
             p.unknownKey !== undefined &&
@@ -428,20 +460,41 @@ export function validateReleaseTarget(
   data: unknown,
   document: number | null = 0,
 ): { target: ReleaseTarget } | { errors: TargetError[] } {
-  const result = check(data);
-  if ('target' in result) return result;
-  return {
-    errors: result.problems.map((p) => ({
-      document: document ?? 0,
-      path: formatPath(document, p.path),
-      message: p.message,
-    })),
-  };
+  const result = check(releaseTargetSchema, data);
+  if ('value' in result) return { target: result.value };
+  return { errors: errorsOf(result.problems, document) };
 }
 
-function check(data: unknown): { target: ReleaseTarget } | { problems: Problem[] } {
-  const parsed = releaseTargetSchema.safeParse(data, { reportInput: true });
-  return parsed.success ? { target: parsed.data } : { problems: problemsOf(parsed.error.issues) };
+/**
+ * Validates one already-parsed AnalysisTemplate document (e.g. read back from Firestore). Returns
+ * its template (name from metadata.name, defaults applied), or every problem with its path, as
+ * validateReleaseTarget does.
+ */
+export function validateAnalysisTemplate(
+  data: unknown,
+  document: number | null = 0,
+): { template: AnalysisTemplate } | { errors: TargetError[] } {
+  const result = check(analysisTemplateDocumentSchema, data);
+  if ('value' in result) return { template: templateOf(result.value) };
+  return { errors: errorsOf(result.problems, document) };
+}
+
+function errorsOf(problems: readonly Problem[], document: number | null): TargetError[] {
+  return problems.map((p) => ({
+    document: document ?? 0,
+    path: formatPath(document, p.path),
+    message: p.message,
+  }));
+}
+
+function check<S extends DocumentSchema>(
+  schema: S,
+  data: unknown,
+): { value: z.output<S> } | { problems: Problem[] } {
+  const parsed = schema.safeParse(data, { reportInput: true });
+  return parsed.success
+    ? { value: parsed.data as z.output<S> }
+    : { problems: problemsOf(schema, parsed.error.issues) };
 }
 
 // ---- YAML files -------------------------------------------------------------------------------
@@ -482,22 +535,43 @@ function yamlMessage(message: string): string {
   return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
 }
 
+/** What a valid file holds: its targets and its named analysis templates, each in file order. */
+export interface ParsedFile {
+  targets: ReleaseTarget[];
+  templates: AnalysisTemplate[];
+}
+
+/** Where a parsed target came from, to give later checks (checkTemplateReferences) lines too. */
+interface Source {
+  document: number;
+  line: (path: readonly PropertyKey[]) => number | undefined;
+}
+
+// Kept apart from the targets, so that a target stays plain data (stored and compared as it is).
+const sources = new WeakMap<ReleaseTarget, Source>();
+
+/** A value that can be a YAML mapping's data: anything but null, a list or a scalar. */
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
- * Parses a file of one or more ReleaseTarget documents (separated by `---`). Returns every target
- * with its defaults applied, or every problem of every document: YAML syntax errors (with line and
- * column), schema errors with their path and line, and target names used twice in the file. Empty
- * documents (a trailing `---`, comments only) are skipped but still counted in document indexes.
- * `fileName` only names the file in messages about the file as a whole.
+ * Parses a file of ReleaseTarget and AnalysisTemplate documents (separated by `---`), each
+ * validated by its `kind`. Returns every target and named template with its defaults applied, or
+ * every problem of every document: YAML syntax errors (with line and column), schema errors with
+ * their path and line, unknown kinds, and names used twice in the file (targets and templates
+ * have a name space each). Empty documents (a trailing `---`, comments only) are skipped but
+ * still counted in document indexes. Whether the strategies' analysis references name existing
+ * templates is checked apart, by checkTemplateReferences, since a named template may have been
+ * applied before. `fileName` only names the file in messages about the file as a whole.
  */
-export function parseReleaseTargets(
-  text: string,
-  fileName: string,
-): { targets: ReleaseTarget[] } | { errors: TargetError[] } {
+export function parseReleaseTargets(text: string, fileName: string): ParsedFile | { errors: TargetError[] } {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const errors: TargetError[] = [];
   const targets: ReleaseTarget[] = [];
-  const firstUse = new Map<string, number>();
+  const templates: AnalysisTemplate[] = [];
+  const firstUse = { [kind]: new Map<string, number>(), [analysisTemplateKind]: new Map<string, number>() };
   const at = (offset: number) => lines.linePos(offset);
 
   if ('empty' in docs) {
@@ -524,53 +598,121 @@ export function parseReleaseTargets(
     }
     // Nothing but comments, or the empty document after a trailing `---`.
     if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;
+    const problem = (path: readonly PropertyKey[], message: string) =>
+      errors.push({
+        document: index,
+        path: formatPath(index, path),
+        message,
+        line: lineOf(doc, path, lines),
+      });
     let data: unknown;
     try {
       // Bounded alias expansion: a "billion laughs" document fails here instead of eating memory.
       data = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
-      errors.push({
-        document: index,
-        path: formatPath(index, []),
-        message: err instanceof Error ? err.message : String(err),
-        line: lineOf(doc, [], lines),
-      });
+      problem([], err instanceof Error ? err.message : String(err));
       return;
     }
-    const result = check(data);
-    const name = (data as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+    if (!isMapping(data)) {
+      problem([], `must be a mapping, not ${describeValue(data)}`);
+      return;
+    }
+    // The kind says which schema applies; without a known one the other fields cannot be judged.
+    const docKind = data.kind;
+    if (docKind !== kind && docKind !== analysisTemplateKind) {
+      const allowed = documentKinds.join(', ');
+      problem(
+        ['kind'],
+        docKind === undefined
+          ? `required: one of ${allowed}`
+          : `unknown kind ${JSON.stringify(docKind)}: must be one of ${allowed}`,
+      );
+      return;
+    }
+    const name = (data.metadata as { name?: unknown } | null | undefined)?.name;
     if (typeof name === 'string') {
-      const first = firstUse.get(name);
-      if (first === undefined) firstUse.set(name, index);
+      const first = firstUse[docKind].get(name);
+      if (first === undefined) firstUse[docKind].set(name, index);
       else
-        errors.push({
-          document: index,
-          path: formatPath(index, ['metadata', 'name']),
-          message: `duplicate target name "${name}": documents[${first}] already uses it; names must be unique`,
-          line: lineOf(doc, ['metadata', 'name'], lines),
-        });
+        problem(
+          ['metadata', 'name'],
+          docKind === kind
+            ? `duplicate target name "${name}": documents[${first}] already uses it; names must be unique`
+            : `duplicate analysis template name "${name}": documents[${first}] already uses it; names must be unique`,
+        );
     }
-    if ('target' in result) {
-      targets.push(result.target);
+    const result =
+      docKind === kind ? check(releaseTargetSchema, data) : check(analysisTemplateDocumentSchema, data);
+    if ('problems' in result) {
+      for (const p of result.problems) problem(p.path, p.message);
       return;
     }
-    for (const p of result.problems) {
-      errors.push({
-        document: index,
-        path: formatPath(index, p.path),
-        message: p.message,
-        line: lineOf(doc, p.path, lines),
-      });
+    if (docKind === kind) {
+      const target = result.value as ReleaseTarget;
+      sources.set(target, { document: index, line: (path) => lineOf(doc, path, lines) });
+      targets.push(target);
+    } else {
+      templates.push(templateOf(result.value as AnalysisTemplateDocument));
     }
   });
-  if (errors.length === 0 && targets.length === 0) {
+  if (errors.length === 0 && targets.length === 0 && templates.length === 0) {
     errors.push({ document: 0, path: '', message: `${fileName} holds no ReleaseTarget document` });
   }
   if (errors.length > 0) {
     errors.sort((a, b) => a.document - b.document || (a.line ?? 0) - (b.line ?? 0));
     return { errors };
   }
-  return { targets };
+  return { targets, templates };
+}
+
+/** The analysis references of a target's strategy: which key, which position, which template. */
+function referencesOf(target: ReleaseTarget): { path: PropertyKey[]; templateName: string }[] {
+  const bg = target.spec.strategy.blueGreen;
+  return (['prePromotionAnalysis', 'postPromotionAnalysis'] as const).flatMap((key) =>
+    (bg[key]?.templates ?? []).map((t, i) => ({
+      path: ['spec', 'strategy', 'blueGreen', key, 'templates', i, 'templateName'],
+      templateName: t.templateName,
+    })),
+  );
+}
+
+/**
+ * Checks that every analysis reference of every target names a template that exists: one of the
+ * target's own (spec.analysis.templates), a named template of the same file (`templates`), or a
+ * stored named template (`known`). Returns one error per unresolved reference, with the path and
+ * line of its templateName (line and document index when the target came from
+ * parseReleaseTargets; otherwise its index in `targets`), sorted like parse errors.
+ * `stored: 'unchecked'` says that `known` could not be read (e.g. validate without Firestore):
+ * the message then says that stored templates were not looked at, instead of claiming there is
+ * none.
+ */
+export function checkTemplateReferences(
+  targets: readonly ReleaseTarget[],
+  templates: readonly AnalysisTemplate[],
+  known: ReadonlySet<string>,
+  stored: 'checked' | 'unchecked' = 'checked',
+): TargetError[] {
+  const inFile = new Set(templates.map((t) => t.name));
+  const errors: TargetError[] = [];
+  targets.forEach((target, i) => {
+    const inline = new Set((target.spec.analysis?.templates ?? []).map((t) => t.name));
+    const source = sources.get(target);
+    const document = source?.document ?? i;
+    for (const ref of referencesOf(target)) {
+      const name = ref.templateName;
+      if (inline.has(name) || inFile.has(name) || known.has(name)) continue;
+      errors.push({
+        document,
+        path: formatPath(document, ref.path),
+        message:
+          stored === 'checked'
+            ? `no analysis template "${name}": it is neither in spec.analysis.templates, nor an AnalysisTemplate of this file, nor stored; define it, or apply it first`
+            : `no analysis template "${name}" in spec.analysis.templates (not in this file; apply checks stored templates)`,
+        ...(source ? { line: source.line(ref.path) } : {}),
+      });
+    }
+  });
+  return errors.sort((a, b) => a.document - b.document || (a.line ?? 0) - (b.line ?? 0));
 }
 
 /** The parts of an image reference `host/path/image:tag` or `host/path/image@sha256:…`. */

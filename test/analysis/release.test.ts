@@ -11,6 +11,9 @@ import { backfill, type PrometheusState, startPrometheus } from '../../infra/loc
 import { stopProcessGroup } from '../../infra/local/process.ts';
 import { LocalStack } from '../../infra/local/stack.ts';
 import type { AnalysisRun } from '../../shared/analysis/run.ts';
+import { validateAnalysisTemplate } from '../../shared/target/schema.ts';
+import { TargetStore } from '../../shared/target/store.ts';
+import { testFirestore } from '../support/clients.ts';
 import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
 import { type Fixture, type FixtureOptions, releaseFixture } from '../support/release.ts';
 import { stack, uniqueId } from '../support/stack.ts';
@@ -188,6 +191,38 @@ describe('analysis limits and errors', () => {
     const third = await f.waitRelease(`${f.name}-2`);
     expect(third.phase).toBe('RolledBack');
     expect(third.analysis.pre!.metrics[0]!.failed).toBe(3);
+  });
+
+  it('a named template applied apart from the target is found by name', async () => {
+    answers = [0.01];
+    served = 0;
+    const name = uniqueId('named-errors');
+    const parsed = validateAnalysisTemplate({
+      apiVersion: 'switchyard.dev/v1alpha1',
+      kind: 'AnalysisTemplate',
+      metadata: { name },
+      spec: {
+        metrics: [
+          {
+            name: 'error-rate',
+            successCondition: 'result < 0.05',
+            provider: { web: { url: url(), jsonPath: '$.errorRate' } },
+          },
+        ],
+      },
+    });
+    if ('errors' in parsed) throw new Error(JSON.stringify(parsed.errors));
+    const db = testFirestore(stack().projectId);
+    await new TargetStore(db).apply([], 'test', [parsed.template]);
+    await db.terminate();
+    const f = await start('an-named', {
+      blueGreen: { prePromotionAnalysis: { templates: [{ templateName: name }] } },
+    });
+    await f.push(2);
+    const done = await f.waitRelease(`${f.name}-1`);
+    expect(done.phase).toBe('Succeeded');
+    expect(done.analysis.pre!.metrics[0]!.spec.template).toBe(name);
+    expect(done.analysis.pre!.metrics[0]!.measurements[0]!.value).toBe(0.01);
   });
 
   it('Prometheus stopped mid-analysis: errors counted, consecutiveErrorLimit reached, blue keeps traffic', async () => {

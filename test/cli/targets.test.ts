@@ -1,5 +1,6 @@
-// `switchyard validate`, `apply` and `targets`, run as the real CLI process against the Firestore
-// emulator: exit codes scripts rely on, errors with file:line and path, all-or-nothing apply.
+// `switchyard validate`, `apply`, `targets` and `templates`, run as the real CLI process against the
+// Firestore emulator: exit codes scripts rely on, errors with file:line and path, all-or-nothing
+// apply, named analysis templates stored with the targets that use them.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,7 +102,7 @@ describe('switchyard validate', () => {
       target('web', (d) => (d.spec.image.tagFilter = '(')),
     );
     const run = await switchyard('validate', '-f', file);
-    expect(run.code).toBe(2);
+    expect(run.code, run.stderr).toBe(2);
     const lines = run.stderr.trim().split('\n');
     expect(lines).toEqual([
       expect.stringMatching(
@@ -119,17 +120,21 @@ describe('switchyard validate', () => {
 
   it('gives the errors as data with -o json', async () => {
     const run = await switchyard('validate', '-f', yamlFile('bad-json.yaml', { kind: 'Nope' }), '-o', 'json');
-    expect(run.code).toBe(2);
+    expect(run.code, run.stderr).toBe(2);
     const out = JSON.parse(run.stdout);
     expect(out.valid).toBe(false);
     expect(out.errors).toContainEqual(
-      expect.objectContaining({ path: 'documents[0].kind', message: 'must be "ReleaseTarget"', line: 1 }),
+      expect.objectContaining({
+        path: 'documents[0].kind',
+        message: 'unknown kind "Nope": must be one of ReleaseTarget, AnalysisTemplate',
+        line: 1,
+      }),
     );
   });
 
   it('treats a missing file as invalid input (exit code 2)', async () => {
     const run = await switchyard('validate', '-f', join(dir, 'missing.yaml'));
-    expect(run.code).toBe(2);
+    expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toContain('no such file');
   });
 });
@@ -145,8 +150,8 @@ describe('switchyard apply and targets', () => {
     const second = await switchyard('apply', '-f', file, '-o', 'json');
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toEqual([
-      { name: 'alpha', result: 'unchanged', generation: 1 },
-      { name: 'beta', result: 'unchanged', generation: 1 },
+      { kind: 'ReleaseTarget', name: 'alpha', result: 'unchanged', generation: 1 },
+      { kind: 'ReleaseTarget', name: 'beta', result: 'unchanged', generation: 1 },
     ]);
 
     const changed = yamlFile(
@@ -158,9 +163,9 @@ describe('switchyard apply and targets', () => {
     expect(third.code, third.stderr).toBe(0);
     expect(third.stdout).toBe(
       stringify([
-        { name: 'alpha', result: 'configured', generation: 2 },
+        { kind: 'ReleaseTarget', name: 'alpha', result: 'configured', generation: 2 },
         // Labels are metadata: the target is reconfigured but its spec generation stays.
-        { name: 'beta', result: 'configured', generation: 1 },
+        { kind: 'ReleaseTarget', name: 'beta', result: 'configured', generation: 1 },
       ]),
     );
   });
@@ -173,7 +178,7 @@ describe('switchyard apply and targets', () => {
       target('delta', (d) => (d.spec.cluster = { gke: 'not-a-cluster' })),
     );
     const run = await switchyard('apply', '-f', file);
-    expect(run.code).toBe(2);
+    expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toMatch(/documents\[1\]\.spec\.cluster\.gke: must be a GKE cluster name/);
     expect(run.stderr).toContain('nothing was applied');
     expect(await storedNames()).toEqual(before);
@@ -259,5 +264,211 @@ describe('switchyard apply and targets', () => {
     ]);
     expect(run.stderr).toContain('stored target "broken" is invalid');
     await db.collection('targets').doc('broken').delete();
+  });
+});
+
+/** A named analysis template document (kind AnalysisTemplate) named `name`; `patch` edits it. */
+function analysisTemplate(name: string, patch: (d: Loose) => void = () => {}): Loose {
+  const d: Loose = {
+    apiVersion: 'switchyard.dev/v1alpha1',
+    kind: 'AnalysisTemplate',
+    metadata: { name },
+    spec: {
+      args: [{ name: 'service' }],
+      metrics: [
+        {
+          name: 'errors',
+          interval: '30s',
+          count: 3,
+          successCondition: 'result[0] < 0.05',
+          provider: {
+            prometheus: { address: 'http://prometheus:9090', query: 'errors{service="{{args.service}}"}' },
+          },
+        },
+      ],
+    },
+  };
+  patch(d);
+  return d;
+}
+
+/** `patch` for target(): pre- and post-promotion analysis with the template `templateName`. */
+const analysedWith = (templateName: string) => (d: Loose) => {
+  const ref = { templates: [{ templateName }], args: [{ name: 'service', value: d.metadata.name }] };
+  d.spec.strategy.blueGreen.prePromotionAnalysis = ref;
+  d.spec.strategy.blueGreen.postPromotionAnalysis = ref;
+};
+
+describe('named analysis templates', () => {
+  it('applies a template and a target using it in one go, both stored', async () => {
+    const file = yamlFile(
+      'named.yaml',
+      analysisTemplate('error-rate'),
+      target('orders', analysedWith('error-rate')),
+    );
+    const run = await switchyard('apply', '-f', file);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim().split('\n')).toEqual([
+      'analysistemplate/error-rate created (generation 1)',
+      'releasetarget/orders created (generation 1)',
+    ]);
+
+    const stored = await db.collection('analysisTemplates').doc('error-rate').get();
+    expect(stored.data()).toMatchObject({
+      apiVersion: 'switchyard.dev/v1alpha1',
+      generation: 1,
+      appliedBy: expect.stringContaining('@'),
+      spec: {
+        args: [{ name: 'service' }],
+        metrics: [{ name: 'errors', interval: 30, count: 3, provider: { kind: 'prometheus' } }],
+      },
+    });
+    expect(await storedNames()).toContain('orders');
+
+    // Applying the same file again changes nothing; a changed template is configured.
+    const again = await switchyard('apply', '-f', file, '-o', 'json');
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual([
+      { kind: 'AnalysisTemplate', name: 'error-rate', result: 'unchanged', generation: 1 },
+      { kind: 'ReleaseTarget', name: 'orders', result: 'unchanged', generation: 1 },
+    ]);
+    const changed = yamlFile(
+      'named-changed.yaml',
+      analysisTemplate('error-rate', (d) => (d.spec.metrics[0].count = 5)),
+    );
+    const third = await switchyard('apply', '-f', changed, '-o', 'json');
+    expect(third.code, third.stderr).toBe(0);
+    expect(JSON.parse(third.stdout)).toEqual([
+      { kind: 'AnalysisTemplate', name: 'error-rate', result: 'configured', generation: 2 },
+    ]);
+  });
+
+  it('accepts a later file whose target references the stored template (validate and apply)', async () => {
+    expect(
+      (await switchyard('apply', '-f', yamlFile('tpl-only.yaml', analysisTemplate('latency')))).code,
+    ).toBe(0);
+    const file = yamlFile('uses-stored.yaml', target('payments', analysedWith('latency')));
+    const validated = await switchyard('validate', '-f', file);
+    expect(validated).toMatchObject({ code: 0, stdout: expect.stringContaining('1 target valid') });
+    const run = await switchyard('apply', '-f', file);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe('releasetarget/payments created (generation 1)');
+  });
+
+  it('refuses a target referencing a missing template (exit code 2) and stores nothing of the file', async () => {
+    const before = await storedNames();
+    const file = yamlFile(
+      'uses-missing.yaml',
+      analysisTemplate('fresh'),
+      target('shipping', analysedWith('fresh')),
+      target('billing', analysedWith('no-such-template')),
+    );
+    const run = await switchyard('apply', '-f', file);
+    expect(run.code, run.stderr).toBe(2);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${file}:\\d+ documents\\[2\\]\\.spec\\.strategy\\.blueGreen\\.prePromotionAnalysis\\.templates\\[0\\]\\.templateName: no analysis template "no-such-template": .*nor stored`,
+        ),
+      ),
+      expect.stringMatching(
+        /postPromotionAnalysis\.templates\[0\]\.templateName: no analysis template "no-such-template"/,
+      ),
+      `${file}: 2 errors; nothing was applied`,
+    ]);
+    expect(await storedNames()).toEqual(before);
+    expect((await db.collection('analysisTemplates').doc('fresh').get()).exists).toBe(false);
+
+    // validate says the same, with the stored templates read from the emulator.
+    const validated = await switchyard('validate', '-f', file, '-o', 'json');
+    expect(validated.code).toBe(2);
+    expect(JSON.parse(validated.stdout).errors).toEqual([
+      expect.objectContaining({ document: 2, message: expect.stringContaining('nor stored') }),
+      expect.objectContaining({ document: 2, message: expect.stringContaining('nor stored') }),
+    ]);
+  });
+
+  it('validate without any Firestore configured reports the reference, saying stored templates were not checked', async () => {
+    const file = yamlFile('offline.yaml', target('offline', analysedWith('latency')));
+    const run = await new Promise<Run>((resolve) => {
+      // No Firestore at all: no project, no emulator, and no local dev stack for the CLI to fall
+      // back to (stack-env.ts reads stack.json from SWITCHYARD_STACK_DIR).
+      const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_STACK_DIR: join(dir, 'no-stack') };
+      delete env.GOOGLE_CLOUD_PROJECT;
+      delete env.GCLOUD_PROJECT;
+      delete env.FIRESTORE_EMULATOR_HOST;
+      execFile(
+        process.execPath,
+        [join(repoRoot, 'cli', 'main.ts'), 'validate', '-f', file],
+        { cwd: repoRoot, env },
+        (err, stdout, stderr) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(
+      'no analysis template "latency" in spec.analysis.templates (not in this file; apply checks stored templates)',
+    );
+  });
+
+  it('lists the stored templates with -o json, and as a table', async () => {
+    expect(
+      (await switchyard('apply', '-f', yamlFile('listed-tpl.yaml', analysisTemplate('listed-tpl')))).code,
+    ).toBe(0);
+    const json = await switchyard('templates', '-o', 'json');
+    expect(json.code, json.stderr).toBe(0);
+    const out = JSON.parse(json.stdout);
+    expect(out.invalid).toEqual([]);
+    expect(
+      out.templates.find((t: { template: { name: string } }) => t.template.name === 'listed-tpl'),
+    ).toEqual({
+      template: {
+        name: 'listed-tpl',
+        args: [{ name: 'service' }],
+        metrics: [
+          expect.objectContaining({
+            name: 'errors',
+            interval: 30,
+            provider: {
+              kind: 'prometheus',
+              config: {
+                address: 'http://prometheus:9090',
+                query: 'errors{service="{{args.service}}"}',
+                timeoutSeconds: 10,
+              },
+            },
+          }),
+        ],
+      },
+      generation: 1,
+      appliedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      appliedBy: expect.stringContaining('@'),
+    });
+
+    const text = await switchyard('templates');
+    expect(text.code).toBe(0);
+    const [header, ...rows] = text.stdout.trim().split('\n');
+    expect(header?.split(/\s+/)).toEqual(['NAME', 'ARGS', 'METRICS', 'PROVIDERS', 'GENERATION', 'APPLIED']);
+    expect(
+      rows
+        .find((r) => r.startsWith('listed-tpl '))
+        ?.split(/\s+/)
+        .slice(0, 5),
+    ).toEqual(['listed-tpl', 'service', 'errors', 'prometheus', '1']);
+  });
+
+  it('reads back a stored target with inline templates as valid (the parsed provider shape round-trips)', async () => {
+    const file = yamlFile(
+      'inline.yaml',
+      target('inline', (d) => {
+        d.spec.analysis = { templates: [{ ...analysisTemplate('x').spec, name: 'own' }] };
+        analysedWith('own')(d);
+      }),
+    );
+    expect((await switchyard('apply', '-f', file)).code).toBe(0);
+    const run = await switchyard('targets', '-o', 'json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).invalid).toEqual([]);
   });
 });
