@@ -2,25 +2,30 @@
 // kube-scheduler) with simulated nodes and pods (kwok), created by `kwokctl --runtime binary` from
 // binaries built by infra/local/build-binaries.sh. No containers run: pods' lifecycles come from kwok
 // Stage resources (infra/local/kube/stages/), chosen per pod by the label `stageLabel` below, so tests
-// can make a revision healthy, slow, broken or crash-looping on purpose.
+// can make a revision healthy, slow, broken or crash-looping on purpose. The Gateway API's
+// standard-channel CRDs (infra/local/gateway-api.sh) are installed too, so HTTPRoutes exist.
 //
 // Everything lives under ctx.stateDir/kwok (KWOK_WORKDIR), never in ~/.kwok or ~/.kube, and every
 // port is chosen on 127.0.0.1 by the kernel, so several stacks can run side by side.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import {
   ApiException,
+  ApiextensionsV1Api,
   CoreV1Api,
   Health,
   KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1CustomResourceDefinition,
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { freePort, waitFor } from '../process.ts';
 import type { Part, PartStatus, StackContext } from './part.ts';
 
@@ -133,6 +138,81 @@ export async function kubeBinaries(log: (message: string) => void): Promise<stri
   if (missing.length > 0)
     throw new Error(`${buildScript} printed ${binDir}, which lacks ${missing.join(', ')}`);
   return binDir;
+}
+
+const gatewayApiScript = join(repoRoot, 'infra', 'local', 'gateway-api.sh');
+
+const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+
+/** The CRD the stack waits for; the Gateway API's other standard-channel CRDs come with it. */
+export const httpRouteCrd = 'httproutes.gateway.networking.k8s.io';
+
+/**
+ * Runs infra/local/gateway-api.sh (the Go module cache makes it instant after the first download)
+ * and returns the CustomResourceDefinitions of the standard-channel folder it printed, parsed.
+ */
+async function gatewayApiCrds(): Promise<V1CustomResourceDefinition[]> {
+  let dir: string;
+  try {
+    const { stdout } = await run('bash', [gatewayApiScript], { timeout: 120_000 });
+    dir = stdout.trim().split('\n').pop()?.trim() ?? '';
+    if (!dir || !existsSync(dir)) throw new Error(`it printed "${dir}", which is not a folder`);
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${gatewayApiScript} failed: ${e.message}\n${(e.stderr ?? '').slice(-3000)}`);
+  }
+  // The folder's safe-upgrades ValidatingAdmissionPolicy only guards later upgrades of the CRDs,
+  // which a throwaway cluster never sees, so only the CRDs are kept.
+  const crds: V1CustomResourceDefinition[] = [];
+  for (const f of readdirSync(dir).filter((name) => name.endsWith('.yaml'))) {
+    for (const doc of parseAllDocuments(await readFile(join(dir, f), 'utf8'))) {
+      const obj = doc.toJS() as V1CustomResourceDefinition | null;
+      if (obj?.kind === 'CustomResourceDefinition') crds.push(obj);
+    }
+  }
+  if (!crds.some((c) => c.metadata?.name === httpRouteCrd)) {
+    throw new Error(`${dir} holds no ${httpRouteCrd}`);
+  }
+  return crds;
+}
+
+/**
+ * Server-side applies the Gateway API CRDs and waits until the HTTPRoute CRD is Established, so
+ * routers are tested against the real HTTPRoute schema, defaults and validation. No Gateway
+ * controller runs: tests write route status themselves.
+ */
+async function installGatewayApi(
+  kc: KubeConfig,
+  crds: V1CustomResourceDefinition[],
+  ctx: StackContext,
+): Promise<void> {
+  const t0 = Date.now();
+  const extensions = kc.makeApiClient(ApiextensionsV1Api);
+  // The body goes out as the raw parsed YAML (typed `any` in the client), never through the
+  // client's model serializer, which would drop keys such as x-kubernetes-validations. In parallel:
+  // the API server compiling each CRD's schema and CEL rules is the slow part.
+  await Promise.all(
+    crds.map((body) =>
+      extensions.patchCustomResourceDefinition(
+        { name: body.metadata?.name ?? '', body, fieldManager: 'switchyard-local', force: true },
+        serverSideApply,
+      ),
+    ),
+  );
+  await waitFor(
+    async () => {
+      const crd = await extensions.readCustomResourceDefinition({ name: httpRouteCrd });
+      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: `CRD ${httpRouteCrd} to be Established` },
+  );
+  const version =
+    crds.find((d) => d.metadata?.name === httpRouteCrd)?.metadata?.annotations?.[
+      'gateway.networking.k8s.io/bundle-version'
+    ] ?? 'unknown version';
+  ctx.log(
+    `kubernetes: Gateway API ${version} CRDs (${crds.length}) applied in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }
 
 /** kwokctl cluster name for a stack: readable (project id) and unique per state folder. */
@@ -468,6 +548,9 @@ export const kubernetesPart: Part<KubeState> = {
     }
 
     ctx.log(`kubernetes: creating cluster ${clusterName} (kwokctl, binary runtime)`);
+    // Fetched and parsed while the cluster starts; the rejection is handled where it is awaited.
+    const crds = gatewayApiCrds();
+    crds.catch(() => {});
     try {
       // A port picked by freePort can be taken by someone else before etcd or the API server binds
       // it; one retry with fresh ports makes that race harmless.
@@ -493,7 +576,13 @@ export const kubernetesPart: Part<KubeState> = {
         what: `the API server ${state.apiServer}/readyz (logs: ${state.logDir})`,
       });
       ctx.log(`kubernetes: API server ready on ${state.apiServer}`);
-      state.nodes = await prepareCluster(kc, ctx);
+      // Independent of each other: the API server compiles the CRDs' schemas and CEL rules while
+      // the nodes come up and the probe pod runs, which hides most of the CRDs' cost.
+      const [nodes] = await Promise.all([
+        prepareCluster(kc, ctx),
+        crds.then((list) => installGatewayApi(kc, list, ctx)),
+      ]);
+      state.nodes = nodes;
     } catch (err) {
       const logs = existsSync(state.logDir) ? ` (component logs: ${state.logDir})` : '';
       ctx.log(`kubernetes: start failed${logs}; deleting the cluster`);
