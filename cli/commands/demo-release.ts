@@ -49,8 +49,8 @@ export async function releaseAct(status: StackStatus, out: (line: string) => voi
     },
   });
   for (const name of [
-    target.spec.strategy.blueGreen.activeService,
-    target.spec.strategy.blueGreen.previewService,
+    target.spec.strategy.blueGreen?.activeService,
+    target.spec.strategy.blueGreen?.previewService,
   ]) {
     if (name)
       await core.createNamespacedService({
@@ -104,7 +104,7 @@ export async function releaseAct(status: StackStatus, out: (line: string) => voi
       (r) => r.phase === 'Succeeded' || r.phase === 'Failed' || r.phase === 'RolledBack',
     );
     if (done.phase !== 'Succeeded') throw new Error(`release ${id} ended ${done.phase}: ${done.reason}`);
-    return `${id} Succeeded: ${target.spec.strategy.blueGreen.activeService} now selects ${waiting.green!.deployment} (v2)`;
+    return `${id} Succeeded: ${target.spec.strategy.blueGreen?.activeService} now selects ${waiting.green!.deployment} (v2)`;
   } finally {
     await pubsub.close();
     await db.terminate();

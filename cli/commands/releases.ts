@@ -1,5 +1,6 @@
 // Release commands: push, the control commands (promote, abort, retry, restart, undo, pause, resume),
 // and get / list / history / watch.
+
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import type { DocumentReference } from '@google-cloud/firestore';
@@ -8,6 +9,7 @@ import { firestoreClient, pubsubClient } from '../../shared/adapters/clients.ts'
 import { type RequestRecord, Store } from '../../shared/adapters/store.ts';
 import { config } from '../../shared/config.ts';
 import { isTerminal, type Release, type Workload } from '../../shared/engine/release.ts';
+import { strategyOf } from '../../shared/engine/target.ts';
 import { KubernetesCluster } from '../../shared/kubernetes/cluster.ts';
 import { connect } from '../../shared/kubernetes/connect.ts';
 import { type ControlCommand, type ControlMessage, controlCommands } from '../../shared/messages.ts';
@@ -184,7 +186,7 @@ async function targetView(store: Store, name: string): Promise<TargetView | null
   const revisions: RevisionView[] = [];
   try {
     const cluster = new KubernetesCluster(await connect(target.spec.cluster, config().kubeconfig));
-    const bg = target.spec.strategy.blueGreen;
+    const bg = strategyOf(target);
     const services = [bg.activeService, ...(bg.previewService ? [bg.previewService] : [])];
     const snap = await cluster.snapshot(target.spec.namespace, target.spec.workload, services);
     for (const [revision, r] of Object.entries(snap.revisions)) {

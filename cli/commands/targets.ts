@@ -234,8 +234,10 @@ export function applyCommand(): Command {
 }
 
 function strategyOf(target: ReleaseTarget): string {
-  const { blueGreen } = target.spec.strategy;
-  return blueGreen.autoPromotionEnabled ? 'blueGreen' : 'blueGreen (manual promotion)';
+  const { blueGreen, canary } = target.spec.strategy;
+  if (canary)
+    return `canary (${canary.steps.length} steps${canary.trafficRouting ? `, ${Object.keys(canary.trafficRouting)[0]}` : ', replica ratio'})`;
+  return blueGreen?.autoPromotionEnabled ? 'blueGreen' : 'blueGreen (manual promotion)';
 }
 
 function clusterOf(target: ReleaseTarget): string {

@@ -8,16 +8,26 @@ import type { AnalysisRef, AnalysisTemplate } from './schema.ts';
 interface TargetWithAnalysis {
   spec: {
     analysis?: { templates: AnalysisTemplate[] };
-    strategy: { blueGreen: { prePromotionAnalysis?: AnalysisRef; postPromotionAnalysis?: AnalysisRef } };
+    strategy: {
+      blueGreen?: { prePromotionAnalysis?: AnalysisRef; postPromotionAnalysis?: AnalysisRef };
+      canary?: { analysis?: AnalysisRef; steps: object[] };
+    };
   };
 }
 
 /** Names of the templates the strategy references, each once, in order of first reference. */
 export function referencedTemplateNames(target: TargetWithAnalysis): string[] {
-  const { prePromotionAnalysis, postPromotionAnalysis } = target.spec.strategy.blueGreen;
-  const names = [prePromotionAnalysis, postPromotionAnalysis].flatMap((ref) =>
-    (ref?.templates ?? []).map((t) => t.templateName),
+  const { blueGreen, canary } = target.spec.strategy;
+  const stepRefs = (canary?.steps ?? []).map((s) =>
+    'analysis' in s ? (s.analysis as AnalysisRef) : undefined,
   );
+  const refs = [
+    blueGreen?.prePromotionAnalysis,
+    blueGreen?.postPromotionAnalysis,
+    canary?.analysis,
+    ...stepRefs,
+  ];
+  const names = refs.flatMap((ref) => (ref?.templates ?? []).map((t) => t.templateName));
   return [...new Set(names)];
 }
 

@@ -24,8 +24,8 @@ export interface MeasureContext {
   metric: string;
   /** 0-based index of this measurement of the metric within its analysis run. */
   index: number;
-  /** "pre" or "post" promotion (part of deterministic names). */
-  run: 'pre' | 'post';
+  /** Which analysis of the release: pre/post promotion, background, or a canary step's (part of deterministic names). */
+  run: string;
   /** The target cluster (for web through the API server proxy, and Jobs). */
   kubeConfig: KubeConfig;
   /** Google access token for Google endpoints (Managed Prometheus, Cloud Monitoring). */

@@ -53,8 +53,11 @@ export interface MetricRun {
   nextAt: number | null;
 }
 
+/** pre/post promotion (blue-green), background or a step's analysis (canary). */
+export type RunKind = 'pre' | 'post' | 'background' | 'step';
+
 export interface AnalysisRun {
-  kind: 'pre' | 'post';
+  kind: RunKind;
   phase: RunPhase;
   startedAt: number;
   finishedAt: number | null;
@@ -66,7 +69,7 @@ export interface AnalysisRun {
 /** How soon a running measurement (a Job) is looked at again. */
 export const resumePollMs = 1000;
 
-export function startRun(kind: 'pre' | 'post', specs: MetricSpec[], now: number): AnalysisRun {
+export function startRun(kind: RunKind, specs: MetricSpec[], now: number): AnalysisRun {
   return {
     kind,
     phase: 'Running',

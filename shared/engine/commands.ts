@@ -1,5 +1,6 @@
 // Commands are data: decide() returns them, adapters carry them out, the history records them.
 import type { RevisionSpec } from '../kubernetes/types.ts';
+import type { HeaderRoute } from '../routers/router.ts';
 
 export type Command =
   /** Create the revision's Deployment, or scale it to spec.replicas. */
@@ -11,7 +12,13 @@ export type Command =
   | { type: 'SelectRevision'; service: string; revision: string }
   | { type: 'MoveHpa'; from: string; to: string }
   /** Remove a revision; refused by the adapter while one of the target's Services selects it. */
-  | { type: 'DeleteRevision'; deployment: string };
+  | { type: 'DeleteRevision'; deployment: string }
+  /** Canary: ready the traffic router at weight 0 (e.g. create the canary Ingress). */
+  | { type: 'PrepareRouter' }
+  /** Canary: send `weight` % of traffic (and the header route) to the canary. */
+  | { type: 'SetWeight'; weight: number; headerRoute: HeaderRoute | null }
+  /** Canary: all traffic to the stable Service, which keeps (or now has) `stableRevision`. */
+  | { type: 'FinalizeRouter'; stableRevision: string };
 
 /** One line for the history: `SelectRevision api -> 3f2a…`. */
 export function describeCommand(c: Command): string {
@@ -28,5 +35,11 @@ export function describeCommand(c: Command): string {
       return `MoveHpa ${c.from} -> ${c.to}`;
     case 'DeleteRevision':
       return `DeleteRevision ${c.deployment}`;
+    case 'PrepareRouter':
+      return 'PrepareRouter';
+    case 'SetWeight':
+      return `SetWeight ${c.weight}${c.headerRoute ? ` header route ${c.headerRoute.name}` : ''}`;
+    case 'FinalizeRouter':
+      return `FinalizeRouter stable -> ${c.stableRevision}`;
   }
 }

@@ -4,7 +4,7 @@ import type { ControlMessage } from '../messages.ts';
 import { advance, endFor } from './decide.ts';
 import { supersedeFor } from './intake.ts';
 import { createRelease, isBeforeSwitch, isTerminal, type Release, type Workload } from './release.ts';
-import type { EngineTarget } from './target.ts';
+import { type EngineTarget, strategyOf } from './target.ts';
 
 export type ControlOutcome =
   | { kind: 'refused'; reason: string; release: Release | null }
@@ -40,6 +40,28 @@ export function decideControl(
     case 'promote': {
       if (!release || isTerminal(release.phase)) return refuse(describe(release, 'has ended'));
       if (release.phase === 'RollingBack') return refuse(`release ${release.id} is rolling back`);
+      const canary = target.spec.strategy.canary;
+      if (canary && release.canary && release.phase === 'AwaitingPromotion' && !msg.full) {
+        // Leave a pause {} (or an inconclusive analysis step): go on with the next step.
+        const step = canary.steps[release.canary.step];
+        const skip = step !== undefined && ('pause' in step || 'analysis' in step);
+        const next = { ...release.canary, step: release.canary.step + (skip ? 1 : 0), stepSince: now };
+        return apply(
+          advance(
+            release,
+            now,
+            {
+              phase: 'Progressing',
+              reason: reasonOf('promoted'),
+              wakeIn: 0,
+              cause,
+              patch: { paused: false, canary: next },
+            },
+            [],
+            extra,
+          ),
+        );
+      }
       if (
         release.phase === 'AwaitingPromotion' ||
         (msg.full && isBeforeSwitch(release.phase) && release.green)
@@ -89,7 +111,7 @@ export function decideControl(
               wakeIn: 0,
               cause,
               patch: {
-                switchedAt: now - target.spec.strategy.blueGreen.scaleDownDelaySeconds * 1000,
+                switchedAt: now - strategyOf(target).scaleDownDelaySeconds * 1000,
                 paused: false,
               },
             },

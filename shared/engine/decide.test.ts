@@ -144,7 +144,7 @@ function drive(
   workload: Workload,
   start: number,
   ready = true,
-  measure: (r: Release) => Record<string, ProviderResult> = () => ({}),
+  measure: (r: Release) => Observation['measurements'] = () => ({}),
 ) {
   let r = release;
   let w = workload;
@@ -357,10 +357,12 @@ describe('blue-green decide()', () => {
     };
     const answering =
       (v: number) =>
-      (r: Release): Record<string, ProviderResult> =>
-        r.phase === 'PrePromotionAnalysis' || r.phase === 'PostPromotionAnalysis'
-          ? { 'error-rate': { kind: 'value' as const, value: [v], noData: false } }
-          : {};
+      (r: Release): Observation['measurements'] => {
+        const answer: Record<string, ProviderResult> = {
+          'error-rate': { kind: 'value', value: [v], noData: false },
+        };
+        return { pre: answer, post: answer, background: answer, step: answer };
+      };
 
     it('pre-promotion analysis passes: measured count times, then the switch', () => {
       const t = withAnalysis('prePromotionAnalysis');

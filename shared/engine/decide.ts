@@ -3,11 +3,13 @@
 // its message arrives twice; the commands it returns are idempotent, so nothing is done twice.
 import type { ProviderResult } from '../analysis/provider.ts';
 import { type ReleaseFacts, resolveAnalysis } from '../analysis/resolve.ts';
-import { advanceRun, nextDue, startRun } from '../analysis/run.ts';
+import { advanceRun, nextDue, type RunKind, startRun } from '../analysis/run.ts';
 import type { AnalysisRef } from '../analysis/schema.ts';
 import { deploymentName, greenTemplate, revisionOf } from '../kubernetes/revision.ts';
 import type { EndpointCounts, RevisionSpec, WorkloadSnapshot } from '../kubernetes/types.ts';
+import type { RouteState } from '../routers/router.ts';
 import type { StepName } from '../topology.ts';
+import { decideCanary } from './canary.ts';
 import { type Command, describeCommand } from './commands.ts';
 import {
   isTerminal,
@@ -17,7 +19,7 @@ import {
   type RevisionRef,
   type Workload,
 } from './release.ts';
-import type { EngineTarget } from './target.ts';
+import { type EngineTarget, strategyOf } from './target.ts';
 
 /** How often a waiting step looks at the cluster again: soon right after a change, then every second. */
 export const pollMs = 1000;
@@ -33,8 +35,10 @@ export interface Observation {
   snapshot: WorkloadSnapshot;
   /** EndpointSlice counts of the target's Services, by Service name. */
   endpoints: Record<string, EndpointCounts>;
-  /** Answers of the metric providers for the running analysis's due metrics, by metric name. */
-  measurements?: Record<string, ProviderResult>;
+  /** Answers of the metric providers for the due metrics of the running analyses: by run, then metric. */
+  measurements?: Partial<Record<RunKind, Record<string, ProviderResult>>>;
+  /** Canary: the traffic router's read-back of what is in force. */
+  route?: RouteState;
 }
 
 export interface StepInput {
@@ -110,6 +114,7 @@ function stepFor(phase: Phase): StepName {
     case 'PrePromotionAnalysis':
     case 'AwaitingPromotion':
     case 'PostPromotionAnalysis':
+    case 'Progressing':
       return 'analyze';
     case 'Switching':
       return 'switch';
@@ -166,7 +171,7 @@ export function decideStep(
     commands,
   });
   if (isTerminal(release.phase)) return decideCleanup(release, workload, now);
-  const bg = target.spec.strategy.blueGreen;
+  const bg = strategyOf(target);
   const obs = input.observation;
   const snap = obs.snapshot;
   const deadline = release.phaseSince + target.spec.progressDeadlineSeconds * 1000;
@@ -368,6 +373,51 @@ export function decideStep(
       );
     }
 
+    case 'DeployingGreen':
+    case 'Progressing':
+    case 'AwaitingPromotion':
+    case 'Switching':
+    case 'RollingBack':
+      if (target.spec.strategy.canary) {
+        return decideCanary(target, target.spec.strategy.canary, release, workload, obs, now);
+      }
+      return decideBlueGreen(target, release, workload, obs, now);
+
+    default:
+      return decideBlueGreen(target, release, workload, obs, now);
+  }
+}
+
+/** The blue-green phases from the moment green exists. */
+function decideBlueGreen(
+  target: EngineTarget,
+  release: Release,
+  workload: Workload,
+  obs: Observation,
+  now: number,
+): Decision {
+  const keep = (r: Release, w: Workload = workload, commands: Command[] = []): Decision => ({
+    release: r,
+    workload: w,
+    commands,
+  });
+  const bg = strategyOf(target);
+  const snap = obs.snapshot;
+  const deadline = release.phaseSince + target.spec.progressDeadlineSeconds * 1000;
+  const overdue = now >= deadline;
+  const rollBack = (reason: string, patch: Partial<Release> = {}) =>
+    keep(
+      advance(release, now, {
+        phase: 'RollingBack',
+        reason,
+        wakeIn: 0,
+        patch: { ...patch, rollbackOutcome: 'RolledBack' },
+      }),
+    );
+  const wait = (reason: string | null, wakeIn = poll(release, now)) =>
+    keep(advance(release, now, { reason: reason ?? release.reason, wakeIn }));
+
+  switch (release.phase) {
     case 'DeployingGreen': {
       const green = release.green!;
       const status = snap.revisions[green.revision];
@@ -583,8 +633,8 @@ type AnalysisOutcome =
   | { kind: 'failed' | 'inconclusive'; reason: string; patch: Partial<Release> };
 
 /** The facts of a release that analysis templates may use as {{release.NAME}}. */
-function factsOf(target: EngineTarget, release: Release): ReleaseFacts {
-  const bg = target.spec.strategy.blueGreen;
+export function factsOf(target: EngineTarget, release: Release): ReleaseFacts {
+  const bg = strategyOf(target);
   return {
     id: release.id,
     namespace: target.spec.namespace,
@@ -621,7 +671,7 @@ function analysisStep(
     if ('error' in specs) return { kind: 'failed', reason: `${label}: ${specs.error}`, patch: {} };
     run = startRun(kind, specs, now);
   } else if (run.phase === 'Running') {
-    run = advanceRun(run, obs.measurements ?? {}, now);
+    run = advanceRun(run, obs.measurements?.[kind] ?? {}, now);
   }
   switch (run.phase) {
     case 'Running': {
@@ -656,7 +706,7 @@ function decideRollback(
   obs: Observation,
   now: number,
 ): Decision {
-  const bg = target.spec.strategy.blueGreen;
+  const bg = strategyOf(target);
   const blue = release.blue;
   const green = release.green;
   const snap = obs.snapshot;

@@ -1,13 +1,33 @@
 // The release state machine's data: phases, the release record and the workload record.
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { AnalysisRun } from '../analysis/run.ts';
+import type { HeaderRoute, RouteState } from '../routers/router.ts';
 import type { StepName } from '../topology.ts';
+
+/** Where a canary release is in its steps. */
+export interface CanaryState {
+  /** Index of the current step; steps.length means all done (promotion next). */
+  step: number;
+  stepSince: number;
+  /** Weight the last setWeight step asked for. */
+  weight: number;
+  headerRoute: HeaderRoute | null;
+  /** Replicas fixed by setCanaryScale; null: follow the weight. */
+  scale: number | null;
+  /** The route state the router last reported (shown by the CLI). */
+  inForce: RouteState | null;
+  background: AnalysisRun | null;
+  /** Runs of analysis steps, in order; the last may be running. */
+  stepRuns: AnalysisRun[];
+}
 
 export type Phase =
   /** Accepted; the first step has not run yet. */
   | 'Pending'
   /** A plain Deployment is being taken over: a first revision from its template, then the selector. */
   | 'Adopting'
+  /** Canary: the steps run (weights, pauses, analysis). */
+  | 'Progressing'
   /** The green revision is being created and must become ready. */
   | 'DeployingGreen'
   /** Checks against green before any traffic moves (readiness, and analysis when configured). */
@@ -42,26 +62,16 @@ export function isTerminal(phase: Phase): boolean {
 
 /** Phases in which traffic has not moved to green yet (a newer push may supersede them). */
 export function isBeforeSwitch(phase: Phase): boolean {
-  return ['Pending', 'Adopting', 'DeployingGreen', 'PrePromotionAnalysis', 'AwaitingPromotion'].includes(
-    phase,
-  );
+  const before: Phase[] = [
+    'Pending',
+    'Adopting',
+    'DeployingGreen',
+    'PrePromotionAnalysis',
+    'AwaitingPromotion',
+    'Progressing',
+  ];
+  return before.includes(phase);
 }
-
-/** Which step function works on a release in each non-terminal phase. */
-export const stepOfPhase: Record<
-  Exclude<Phase, 'Succeeded' | 'RolledBack' | 'Aborted' | 'Failed' | 'Superseded'>,
-  StepName
-> = {
-  Pending: 'deploy-green',
-  Adopting: 'deploy-green',
-  DeployingGreen: 'deploy-green',
-  PrePromotionAnalysis: 'analyze',
-  AwaitingPromotion: 'analyze',
-  Switching: 'switch',
-  PostPromotionAnalysis: 'analyze',
-  ScalingDown: 'scale-down',
-  RollingBack: 'rollback',
-};
 
 /** One revision of the workload: the Deployment `<workload>-<revision>`. */
 export interface RevisionRef {
@@ -135,6 +145,8 @@ export interface Release {
   undoTo: RevisionRef | null;
   /** Pre- and post-promotion analysis runs with every measurement. */
   analysis: { pre: AnalysisRun | null; post: AnalysisRun | null };
+  /** Canary releases: the steps' progress, background and step analysis. */
+  canary: CanaryState | null;
   /** The current step's claim, so a duplicate delivery does not run it twice at once. */
   lease: { owner: string; until: number } | null;
   /** Why the release is where it is (failures, refusals, waits). */
@@ -218,6 +230,7 @@ export function createRelease(workload: Workload, r: NewRelease, now: number): R
     cleanup: null,
     undoTo: r.undoTo ?? null,
     analysis: { pre: null, post: null },
+    canary: null,
     lease: null,
     reason: r.reason ?? null,
     history: [

@@ -1,5 +1,8 @@
 // What the engine reads of a ReleaseTarget (shared/target/schema.ts is the full, validated shape).
 import type { AnalysisRef, AnalysisTemplate } from '../analysis/schema.ts';
+import type { CanaryStrategy } from '../target/canary.ts';
+
+export type { CanaryStrategy };
 
 export interface BlueGreenStrategy {
   activeService: string;
@@ -25,8 +28,35 @@ export interface EngineTarget {
     containers?: string[];
     progressDeadlineSeconds: number;
     revisionHistoryLimit: number;
-    strategy: { blueGreen: BlueGreenStrategy };
+    /** Exactly one of the two. */
+    strategy: { blueGreen?: BlueGreenStrategy; canary?: CanaryStrategy };
     /** Templates of the target, with the named templates it references added by the runtime. */
     analysis?: { templates: AnalysisTemplate[] };
   };
+}
+
+/**
+ * The strategy as the shared parts of the engine see it (adoption, creating the new revision,
+ * switching, scaling down): a canary's stable Service plays the active Service, its canary Service
+ * the preview Service, and the canary revision starts small (none at all with the replica-ratio
+ * router, which scales it itself).
+ */
+export function strategyOf(target: EngineTarget): BlueGreenStrategy {
+  const { blueGreen, canary } = target.spec.strategy;
+  if (blueGreen) return blueGreen;
+  if (!canary) throw new Error(`target ${target.name} has no strategy`);
+  return {
+    activeService: canary.stableService,
+    previewService: canary.canaryService,
+    previewReplicaCount: canary.trafficRouting ? 1 : 0,
+    autoPromotionEnabled: true,
+    scaleDownDelaySeconds: canary.scaleDownDelaySeconds,
+    abortScaleDownDelaySeconds: canary.abortScaleDownDelaySeconds,
+  };
+}
+
+/** The Services a target's releases use: the one that serves first. */
+export function servicesOf(target: EngineTarget): string[] {
+  const s = strategyOf(target);
+  return [s.activeService, ...(s.previewService ? [s.previewService] : [])];
 }

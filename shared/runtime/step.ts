@@ -5,15 +5,16 @@ import { randomUUID } from 'node:crypto';
 import { withNamedTemplates } from '../analysis/named.ts';
 import { advance, decideStep, endFor, type Observation } from '../engine/decide.ts';
 import { isTerminal, type Release, type Workload } from '../engine/release.ts';
-import type { EngineTarget } from '../engine/target.ts';
+import { type EngineTarget, strategyOf } from '../engine/target.ts';
 import { retriability } from '../errors.ts';
 import type { Cluster } from '../kubernetes/types.ts';
 import type { StepMessage } from '../messages.ts';
 import { TargetStore } from '../target/store.ts';
 import type { Deps } from './deps.ts';
 import { execute } from './execute.ts';
-import { cleanUpFinishedRun, currentRun, takeMeasurements } from './measure.ts';
+import { cleanUpFinishedRuns, runningRuns, takeMeasurements } from './measure.ts';
 import { noteRelease } from './metrics.ts';
+import { observeRoute, routingFor } from './routing.ts';
 import { dispatchWake, planWake } from './wake.ts';
 
 export type StepResult = 'done' | 'stale' | 'busy' | 'unchanged';
@@ -36,6 +37,9 @@ export async function runStep(d: Deps, msg: StepMessage): Promise<StepResult> {
     const cluster = await d.clusterFor(target);
     const kubeConfig = await d.kubeConfigFor(target);
     const observation = await observe(cluster, target);
+    const routing = routingFor(target, release, kubeConfig);
+    const route = await observeRoute(routing);
+    if (route) observation.route = route;
     const measurements = await takeMeasurements(target, release, kubeConfig, d.now);
     if (measurements) observation.measurements = measurements;
     const now = d.now();
@@ -53,7 +57,9 @@ export async function runStep(d: Deps, msg: StepMessage): Promise<StepResult> {
     let next = decision.release;
     let nextWorkload = decision.workload;
     try {
-      for (const command of decision.commands) await execute(cluster, target, command);
+      // The release as decided knows its revisions (a canary's router needs them from the first command on).
+      const commandRouting = routing ?? routingFor(target, decision.release, kubeConfig);
+      for (const command of decision.commands) await execute(cluster, target, command, commandRouting);
     } catch (err) {
       if (retriability(err) === 'retry') throw err;
       ({ release: next, workload: nextWorkload } = failure(release, workload, err, d.now()));
@@ -68,7 +74,8 @@ export async function runStep(d: Deps, msg: StepMessage): Promise<StepResult> {
       phase: next.phase,
       commands: decision.commands.length,
     });
-    if (currentRun(release) && !currentRun(next)) await cleanUpFinishedRun(target, next, kubeConfig, d.now);
+    if (runningRuns(release).length > runningRuns(next).length)
+      await cleanUpFinishedRuns(target, next, kubeConfig, d.now);
     await dispatchWake(d, next);
     return 'done';
   } catch (err) {
@@ -158,7 +165,7 @@ async function commit(d: Deps, claimed: Release, next: Release, workload: Worklo
 
 /** Reads what the decision needs: the workload's objects and the Services' endpoints. */
 async function observe(cluster: Cluster, target: EngineTarget): Promise<Observation> {
-  const bg = target.spec.strategy.blueGreen;
+  const bg = strategyOf(target);
   const services = [bg.activeService, ...(bg.previewService ? [bg.previewService] : [])];
   const { namespace, workload: name } = target.spec;
   const snapshot = await cluster.snapshot(namespace, name, services);

@@ -2,8 +2,10 @@
 // re-publishes those whose function died (overdue, claim expired), and removes revisions beyond
 // revisionHistoryLimit of workloads whose last release ended. With nothing to do it reads two
 // queries and ends.
+
 import { revisionsToRemove } from '../engine/cleanup.ts';
 import type { Workload } from '../engine/release.ts';
+import { strategyOf } from '../engine/target.ts';
 import type { Deps } from './deps.ts';
 import { execute } from './execute.ts';
 import { fire } from './wake.ts';
@@ -57,7 +59,7 @@ async function cleanUp(d: Deps): Promise<number> {
     const log = d.log.with({ target: target.name });
     try {
       const cluster = await d.clusterFor(target);
-      const bg = target.spec.strategy.blueGreen;
+      const bg = strategyOf(target);
       const services = [bg.activeService, ...(bg.previewService ? [bg.previewService] : [])];
       const snapshot = await cluster.snapshot(target.spec.namespace, target.spec.workload, services);
       for (const deployment of revisionsToRemove(workload, snapshot, target.spec.revisionHistoryLimit)) {

@@ -591,14 +591,14 @@ describe('examples/', () => {
     const { targets, templates } = parsedOf(readFileSync(join(dir, 'analysis.yaml'), 'utf8'));
     expect(templates.map((t) => t.name)).toEqual(['error-rate']);
     expect(templates[0]?.metrics[0]?.provider.kind).toBe('prometheus');
-    const bg = targets[0]!.spec.strategy.blueGreen;
+    const bg = targets[0]!.spec.strategy.blueGreen!;
     expect(bg.prePromotionAnalysis?.templates).toEqual([{ templateName: 'error-rate' }]);
     expect(bg.postPromotionAnalysis?.templates).toEqual([{ templateName: 'error-rate' }]);
   });
 
   it('blue-green.yaml sets every blue-green option', () => {
     const [bg] = targetsOf(readFileSync(join(dir, 'blue-green.yaml'), 'utf8'));
-    expect(Object.keys(bg!.spec.strategy.blueGreen).sort()).toEqual(
+    expect(Object.keys(bg!.spec.strategy.blueGreen!).sort()).toEqual(
       [
         'abortScaleDownDelaySeconds',
         'activeService',

@@ -9,6 +9,7 @@ import {
   analysisSchema,
   analysisTemplateSchema,
 } from '../analysis/schema.ts';
+import { canarySchema } from './canary.ts';
 
 export const apiVersion = 'switchyard.dev/v1alpha1';
 export const kind = 'ReleaseTarget';
@@ -196,8 +197,17 @@ const blueGreenSchema = z
   .describe('Blue-green release: green runs beside blue, then the active Service switches to it.');
 
 const strategySchema = z
-  .strictObject({ blueGreen: blueGreenSchema })
-  .describe('How a new revision is released.');
+  .strictObject({ blueGreen: blueGreenSchema.optional(), canary: canarySchema.optional() })
+  .superRefine(
+    (s, ctx) => {
+      const given = [s.blueGreen, s.canary].filter((x) => x !== undefined).length;
+      if (given !== 1) {
+        ctx.addIssue({ code: 'custom', message: 'must have exactly one of blueGreen or canary' });
+      }
+    },
+    { when: () => true },
+  )
+  .describe('How a new revision is released: blueGreen or canary.');
 
 const specSchema = z
   .strictObject({
@@ -667,13 +677,21 @@ export function parseReleaseTargets(text: string, fileName: string): ParsedFile 
 
 /** The analysis references of a target's strategy: which key, which position, which template. */
 function referencesOf(target: ReleaseTarget): { path: PropertyKey[]; templateName: string }[] {
-  const bg = target.spec.strategy.blueGreen;
-  return (['prePromotionAnalysis', 'postPromotionAnalysis'] as const).flatMap((key) =>
-    (bg[key]?.templates ?? []).map((t, i) => ({
-      path: ['spec', 'strategy', 'blueGreen', key, 'templates', i, 'templateName'],
+  const { blueGreen: bg, canary } = target.spec.strategy;
+  const refs = (ref: { templates: { templateName: string }[] } | undefined, at: PropertyKey[]) =>
+    (ref?.templates ?? []).map((t, i) => ({
+      path: [...at, 'templates', i, 'templateName'],
       templateName: t.templateName,
-    })),
-  );
+    }));
+  return [
+    ...(['prePromotionAnalysis', 'postPromotionAnalysis'] as const).flatMap((key) =>
+      refs(bg?.[key], ['spec', 'strategy', 'blueGreen', key]),
+    ),
+    ...refs(canary?.analysis, ['spec', 'strategy', 'canary', 'analysis']),
+    ...(canary?.steps ?? []).flatMap((step, i) =>
+      'analysis' in step ? refs(step.analysis, ['spec', 'strategy', 'canary', 'steps', i, 'analysis']) : [],
+    ),
+  ];
 }
 
 /**

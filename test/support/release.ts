@@ -13,7 +13,13 @@ import { type ReleaseTargetInput, validateReleaseTarget } from '../../shared/tar
 import { TargetStore } from '../../shared/target/store.ts';
 import { artifactRegistryTopic, topology } from '../../shared/topology.ts';
 import { testFirestore, testPubSub } from './clients.ts';
-import { createTestNamespace, deleteNamespace, type KubeClients, stackKubeClients } from './kube.ts';
+import {
+  createTestNamespace,
+  deleteNamespace,
+  type KubeClients,
+  stackKubeClients,
+  waitForDeploymentAvailable,
+} from './kube.ts';
 import { stack, uniqueId } from './stack.ts';
 
 export const digestOf = (n: number | string) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
@@ -60,6 +66,8 @@ export interface FixtureOptions {
   podLabels?: Record<string, string>;
   /** spec.analysis of the target (templates). */
   analysis?: { templates: unknown[] };
+  /** A canary strategy instead of blue-green (Services stable `api` and `api-canary` are created). */
+  canary?: Record<string, unknown>;
 }
 
 /** A plain Deployment `api` with Services, and a target for it with zero delays unless told otherwise. */
@@ -85,7 +93,7 @@ export async function releaseFixture(prefix: string, opts: FixtureOptions = {}):
       },
     },
   });
-  const services = ['api', ...(opts.preview ? ['api-preview'] : [])];
+  const services = ['api', ...(opts.preview ? ['api-preview'] : []), ...(opts.canary ? ['api-canary'] : [])];
   for (const svc of services) {
     await kube.core.createNamespacedService({
       namespace,
@@ -102,15 +110,25 @@ export async function releaseFixture(prefix: string, opts: FixtureOptions = {}):
       namespace,
       workload: 'api',
       progressDeadlineSeconds: opts.progressDeadlineSeconds ?? 60,
-      strategy: {
-        blueGreen: {
-          activeService: 'api',
-          ...(opts.preview ? { previewService: 'api-preview' } : {}),
-          scaleDownDelaySeconds: 0,
-          abortScaleDownDelaySeconds: 0,
-          ...opts.blueGreen,
-        },
-      },
+      strategy: opts.canary
+        ? {
+            canary: {
+              stableService: 'api',
+              canaryService: 'api-canary',
+              scaleDownDelaySeconds: 0,
+              abortScaleDownDelaySeconds: 0,
+              ...opts.canary,
+            },
+          }
+        : {
+            blueGreen: {
+              activeService: 'api',
+              ...(opts.preview ? { previewService: 'api-preview' } : {}),
+              scaleDownDelaySeconds: 0,
+              abortScaleDownDelaySeconds: 0,
+              ...opts.blueGreen,
+            },
+          },
       ...(opts.analysis ? { analysis: opts.analysis } : {}),
     } as ReleaseTargetInput['spec'],
   };
@@ -122,6 +140,16 @@ export async function releaseFixture(prefix: string, opts: FixtureOptions = {}):
   const pubsub = testPubSub();
   const t = topology();
   const cluster = new KubernetesCluster(kube.kubeConfig);
+
+  // The workload serves before the test starts (the invariant checker samples from the first moment).
+  await waitForDeploymentAvailable(kube, namespace, 'api');
+  await waitFor(
+    async () => {
+      const counts = await cluster.endpoints(namespace, 'api');
+      return (counts.readyByRevision[''] ?? 0) >= Math.min(replicas, 1);
+    },
+    { timeoutMs: 30_000, what: 'the api Service to list ready endpoints' },
+  );
 
   const fixture: Fixture = {
     name,
