@@ -200,7 +200,9 @@ async function targetView(store: Store, name: string): Promise<TargetView | null
         roles.push('preview');
       }
       if (workload.stable?.revision === revision) roles.push('stable');
-      if (release?.green?.revision === revision && !isTerminal(release.phase)) roles.push('green');
+      if (release?.green?.revision === revision && !isTerminal(release.phase)) {
+        roles.push(release.canary ? 'canary' : 'green');
+      }
       revisions.push({
         revision,
         deployment: r.name,
@@ -219,11 +221,20 @@ async function targetView(store: Store, name: string): Promise<TargetView | null
 /** The analysis runs of a release: each metric's phase and its measurements (value, phase, time). */
 function analysisLines(r: Release): string[] {
   const lines: string[] = [];
-  for (const run of [r.analysis?.pre, r.analysis?.post]) {
+  for (const run of [
+    r.analysis?.pre,
+    r.analysis?.post,
+    r.canary?.background,
+    ...(r.canary?.stepRuns ?? []),
+  ]) {
     if (!run) continue;
-    lines.push(
-      `  Analysis ${run.kind === 'pre' ? 'pre-promotion' : 'post-promotion'}: ${run.phase}${run.message ? ` (${run.message})` : ''}`,
-    );
+    const names = {
+      pre: 'pre-promotion',
+      post: 'post-promotion',
+      background: 'background',
+      step: 'step',
+    } as const;
+    lines.push(`  Analysis ${names[run.kind]}: ${run.phase}${run.message ? ` (${run.message})` : ''}`);
     for (const m of run.metrics) {
       lines.push(
         `    ${m.spec.dryRun ? '(dry run) ' : ''}${m.spec.name} [${m.spec.provider.kind}] ${m.phase}: ${m.successful} ok, ${m.failed} failed, ${m.inconclusive} inconclusive, ${m.errors} errors`,
@@ -251,6 +262,13 @@ function drawTarget(v: TargetView): string {
     if (r.reason) lines.push(`Reason:     ${r.reason}`);
   } else {
     lines.push('Release:    none yet');
+  }
+  if (r?.canary) {
+    const inForce = r.canary.inForce;
+    lines.push(
+      `Step:       ${r.canary.step + 1} (weight asked ${r.canary.weight}%)`,
+      `Weight:     ${inForce ? `${inForce.weight}% in force${inForce.accepted ? '' : ' (not yet accepted)'}${inForce.headerRoute ? `, header route ${inForce.headerRoute.name}` : ''}` : 'not read yet'}`,
+    );
   }
   if (r) lines.push(...analysisLines(r));
   lines.push('', 'Revisions:');

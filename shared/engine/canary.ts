@@ -223,6 +223,7 @@ export function decideCanary(
               phase: 'AwaitingPromotion',
               reason: `paused at step ${s.step + 1}: promote to go on`,
               cause: 'step',
+              wakeIn: backgroundWake(background, now),
               patch: withState(s),
             }),
           );
@@ -285,9 +286,17 @@ export function decideCanary(
       return nextStep({ scale: fixed });
     }
 
-    case 'AwaitingPromotion':
-      // Waits for promote or abort; timers that arrive now change nothing.
-      return keep(release);
+    case 'AwaitingPromotion': {
+      // Waits for promote or abort; the background analysis goes on meanwhile.
+      const running = state.background;
+      if (!canary.analysis || running?.phase !== 'Running') return keep(release);
+      const background = advanceRun(running, obs.measurements?.background ?? {}, now);
+      if (background.phase === 'Failed')
+        return rollBack(`background analysis failed: ${background.message}`, { background });
+      return keep(
+        advance(release, now, { wakeIn: backgroundWake(background, now), patch: withState({ background }) }),
+      );
+    }
 
     case 'Switching': {
       // Promotion: green to full size, the stable Service to the new revision, every route to 100/0.
@@ -360,6 +369,12 @@ export function decideCanary(
     default:
       return keep(release);
   }
+}
+
+/** When the background analysis needs the release again while it waits (null: not running). */
+function backgroundWake(background: AnalysisRun | null, now: number): number | null {
+  const due = background?.phase === 'Running' ? nextDue(background) : null;
+  return due === null ? null : Math.max(0, due - now);
 }
 
 /** Starts or advances one analysis run of a canary (background or a step's). */

@@ -357,7 +357,7 @@ describe('blue-green decide()', () => {
     };
     const answering =
       (v: number) =>
-      (r: Release): Observation['measurements'] => {
+      (_r: Release): Observation['measurements'] => {
         const answer: Record<string, ProviderResult> = {
           'error-rate': { kind: 'value', value: [v], noData: false },
         };

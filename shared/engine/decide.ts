@@ -178,15 +178,6 @@ export function decideStep(
   const overdue = now >= deadline;
   const fail = (reason: string) =>
     keep(advance(release, now, { phase: 'Failed', reason }), endFor(workload, release));
-  const rollBack = (reason: string, patch: Partial<Release> = {}) =>
-    keep(
-      advance(release, now, {
-        phase: 'RollingBack',
-        reason,
-        wakeIn: 0,
-        patch: { ...patch, rollbackOutcome: 'RolledBack' },
-      }),
-    );
   const wait = (reason: string | null, wakeIn = poll(release, now)) =>
     keep(advance(release, now, { reason: reason ?? release.reason, wakeIn }));
 
@@ -786,6 +777,11 @@ function decideCleanup(release: Release, workload: Workload, now: number): Decis
     : cleanup.action === 'delete'
       ? [{ type: 'DeleteRevision', deployment: cleanup.deployment }]
       : [{ type: 'ScaleRevision', deployment: cleanup.deployment, replicas: 0 }];
+  // A superseded canary may still have weight on its revision: routes go back to stable first, so
+  // no weight ever points at a revision that is going away.
+  if (!inUse && release.canary && release.blue && release.phase === 'Superseded') {
+    commands.unshift({ type: 'FinalizeRouter', stableRevision: release.blue.revision });
+  }
   const reason = inUse ? `left ${cleanup.deployment} in place: it is in use` : (release.reason ?? undefined);
   return {
     release: advance(

@@ -22,7 +22,7 @@ function allRuns(release: Release): NamedRun[] {
   if (release.analysis?.pre) runs.push({ run: release.analysis.pre, label: 'pre' });
   if (release.analysis?.post) runs.push({ run: release.analysis.post, label: 'post' });
   if (release.canary?.background) runs.push({ run: release.canary.background, label: 'background' });
-  release.canary?.stepRuns.forEach((run, i) => runs.push({ run, label: `step-${i}` }));
+  for (const [i, run] of (release.canary?.stepRuns ?? []).entries()) runs.push({ run, label: `step-${i}` });
   return runs;
 }
 
@@ -32,6 +32,7 @@ export function runningRuns(release: Release): NamedRun[] {
     PrePromotionAnalysis: ['pre'],
     PostPromotionAnalysis: ['post'],
     Progressing: ['background', 'step'],
+    AwaitingPromotion: ['background'],
   };
   const kinds = measuring[release.phase] ?? [];
   return allRuns(release).filter(({ run }) => run.phase === 'Running' && kinds.includes(run.kind));

@@ -1,20 +1,27 @@
 // Canary releases end to end through the real functions: weights set and read back through the
 // Gateway API router (a test stands in for the gateway controller) and the replica-ratio router,
 // pauses, a manual promote, abort, and promotion returning every route to 100/0.
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CustomObjectsApi, NetworkingV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Release } from '../../shared/engine/release.ts';
 import { httpRouteApi } from '../../shared/routers/gateway-httproute/index.ts';
+import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
 import { type Fixture, type FixtureOptions, releaseFixture } from '../support/release.ts';
 
 let f: Fixture | undefined;
 let stopController: (() => void) | undefined;
+let invariants: InvariantChecker | undefined;
 
 afterEach(async () => {
+  const result = await invariants?.stop();
+  invariants = undefined;
   stopController?.();
   stopController = undefined;
   await f?.close();
   f = undefined;
+  expect(result?.violations ?? []).toEqual([]);
 });
 
 const revisionLabel = 'switchyard.dev/revision';
@@ -95,6 +102,15 @@ async function gatewayFixture(prefix: string, opts: FixtureOptions): Promise<Fix
     void loop;
   };
   f = fx;
+  // The canary's share of the weighted rule, as the HTTPRoute says (header rules aside).
+  invariants = watchInvariants(fx, 'api', 150, async () => {
+    const route = await routeOf(fx);
+    const rule = route.spec.rules.find((r) => !r.name?.startsWith('switchyard-'));
+    const refs = rule?.backendRefs ?? [];
+    const all = refs.reduce((a, b) => a + (b.weight ?? 1), 0);
+    const canary = refs.filter((b) => b.name === 'api-canary').reduce((a, b) => a + (b.weight ?? 1), 0);
+    return all ? (100 * canary) / all : 0;
+  });
   return fx;
 }
 
@@ -182,5 +198,143 @@ describe('canary without a traffic router (replica ratio)', () => {
     expect((await fx.selector('api'))[revisionLabel]).toBe(paused.green!.revision);
     expect((await fx.deployment(paused.green!.deployment))?.spec?.replicas).toBe(4);
     expect((await fx.deployment(paused.blue!.deployment))?.spec?.replicas).toBe(0);
+  });
+});
+
+describe('canary: more steps, analysis, supersede', () => {
+  it('nginx: a header route and 20% on a canary Ingress, then promote --full', async () => {
+    const fx = await releaseFixture('can-nginx', {
+      canary: {
+        steps: [
+          {
+            setHeaderRoute: {
+              name: 'testers',
+              match: [{ headerName: 'x-canary', headerValue: { exact: 'always' } }],
+            },
+          },
+          { setWeight: 20 },
+          { pause: {} },
+          { setWeight: 60 },
+        ],
+        trafficRouting: { nginx: { stableIngress: 'api' } },
+      },
+    });
+    f = fx;
+    const networking = fx.kube.kubeConfig.makeApiClient(NetworkingV1Api);
+    await networking.createNamespacedIngress({
+      namespace: fx.namespace,
+      body: {
+        metadata: { name: 'api' },
+        spec: {
+          ingressClassName: 'nginx',
+          rules: [
+            {
+              host: 'api.example.com',
+              http: {
+                paths: [
+                  {
+                    path: '/',
+                    pathType: 'Prefix',
+                    backend: { service: { name: 'api', port: { number: 80 } } },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      },
+    });
+    await fx.push(2);
+    const paused = await fx.waitRelease(`${fx.name}-1`, (r) => r.phase === 'AwaitingPromotion');
+    const canaryIngress = await networking.readNamespacedIngress({
+      name: 'api-canary',
+      namespace: fx.namespace,
+    });
+    expect(canaryIngress.metadata?.annotations).toMatchObject({
+      'nginx.ingress.kubernetes.io/canary': 'true',
+      'nginx.ingress.kubernetes.io/canary-weight': '20',
+      'nginx.ingress.kubernetes.io/canary-by-header': 'x-canary',
+      'nginx.ingress.kubernetes.io/canary-by-header-value': 'always',
+    });
+    expect(canaryIngress.spec?.rules?.[0]?.http?.paths[0]?.backend.service?.name).toBe('api-canary');
+    expect(paused.canary?.inForce).toMatchObject({
+      weight: 20,
+      accepted: true,
+      headerRoute: { name: 'testers' },
+    });
+
+    await fx.control('promote', { full: true });
+    const done = await fx.waitRelease(paused.id);
+    expect(done.phase).toBe('Succeeded');
+    expect(done.canary?.step).toBe(2);
+    await expect(
+      networking.readNamespacedIngress({ name: 'api-canary', namespace: fx.namespace }),
+    ).rejects.toMatchObject({ code: 404 });
+    expect((await fx.selector('api'))[revisionLabel]).toBe(paused.green!.revision);
+  });
+
+  it('failing background analysis: weight 0 at once, canary removed, stable untouched', async () => {
+    const server = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"errorRate":0.5}'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const fx = await gatewayFixture('can-bga', {
+        analysis: {
+          templates: [
+            {
+              name: 'errors',
+              metrics: [
+                {
+                  name: 'error-rate',
+                  initialDelay: '3s',
+                  successCondition: 'result < 0.05',
+                  provider: { web: { url, jsonPath: '$.errorRate' } },
+                },
+              ],
+            },
+          ],
+        },
+        canary: {
+          steps: [{ setWeight: 30 }, { pause: {} }],
+          analysis: { templates: [{ templateName: 'errors' }] },
+          trafficRouting: { gatewayAPI: { httpRoute: 'api' } },
+        },
+      });
+      await fx.push(2);
+      const done = await fx.waitRelease(`${fx.name}-1`);
+      expect(done.phase).toBe('RolledBack');
+      expect(done.reason).toMatch(/background analysis failed/);
+      expect(done.canary?.background?.metrics[0]?.measurements[0]?.value).toBe(0.5);
+      expect(weights(await routeOf(fx))).toEqual(['api=100']);
+      expect((await fx.selector('api'))[revisionLabel]).toBe(done.blue!.revision);
+      expect(await fx.deployment(done.green!.deployment)).toBeNull();
+      expect((await fx.deployment(done.blue!.deployment))?.spec?.replicas).toBe(3);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('a new push during a canary supersedes it: routes back to stable, its canary removed, the new one proceeds', async () => {
+    const fx = await gatewayFixture('can-sup', {
+      canary: {
+        steps: [{ setWeight: 50 }, { pause: {} }],
+        trafficRouting: { gatewayAPI: { httpRoute: 'api' } },
+      },
+    });
+    await fx.push(2);
+    const first = await fx.waitRelease(`${fx.name}-1`, (r) => r.phase === 'AwaitingPromotion');
+    expect(weights(await routeOf(fx))).toEqual(['api=50,api-canary=50']);
+    await fx.push(3);
+    const old = await fx.waitRelease(first.id);
+    expect(old.phase).toBe('Superseded');
+    const second = await fx.waitRelease(`${fx.name}-2`, (r) => r.phase === 'AwaitingPromotion');
+    expect(await fx.deployment(first.green!.deployment)).toBeNull();
+    expect((await fx.selector('api-canary'))[revisionLabel]).toBe(second.green!.revision);
+    expect(weights(await routeOf(fx))).toEqual(['api=50,api-canary=50']);
+    await fx.control('promote');
+    expect((await fx.waitRelease(second.id)).phase).toBe('Succeeded');
+    expect((await fx.selector('api'))[revisionLabel]).toBe(second.green!.revision);
   });
 });

@@ -8,7 +8,16 @@ export interface InvariantChecker {
   stop(): Promise<{ violations: string[]; samples: number; missed: number }>;
 }
 
-export function watchInvariants(f: Fixture, service = 'api', everyMs = 150): InvariantChecker {
+/**
+ * `canaryWeight` (canary releases) reads the weight the router gives the canary Service; whenever it
+ * is above 0, that Service must have ready endpoints.
+ */
+export function watchInvariants(
+  f: Fixture,
+  service = 'api',
+  everyMs = 150,
+  canaryWeight?: () => Promise<number>,
+): InvariantChecker {
   const violations: string[] = [];
   let samples = 0;
   let missed = 0;
@@ -36,6 +45,14 @@ export function watchInvariants(f: Fixture, service = 'api', everyMs = 150): Inv
             violations.push(
               `${at}: revision ${revision || '(plain)'} is scaled to zero while ${service} lists ${n} of its endpoints as ready`,
             );
+          }
+        }
+        if (canaryWeight) {
+          const weight = await canaryWeight();
+          const canary = await f.cluster.endpoints(f.namespace, 'api-canary');
+          const canaryReady = Object.values(canary.readyByRevision).reduce((a, b) => a + b, 0);
+          if (weight > 0 && canaryReady === 0) {
+            violations.push(`${at}: the router gives api-canary ${weight}% but it has no ready endpoints`);
           }
         }
         samples += 1;
