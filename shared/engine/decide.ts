@@ -88,7 +88,8 @@ export function advance(
   } else {
     next.wake = wakeIn === null ? null : { step: stepFor(phase), at: now + wakeIn, seq };
   }
-  if (phase !== release.phase || commands.length > 0 || change.reason) {
+  // The history records changes: a phase, commands, or a new reason (not the same wait again).
+  if (phase !== release.phase || commands.length > 0 || (change.reason && change.reason !== release.reason)) {
     next.history = [
       ...release.history,
       {

@@ -91,6 +91,7 @@ export const canarySchema = z
   })
   .superRefine(
     (c, ctx) => {
+      if (!c || typeof c !== 'object') return;
       if (typeof c.stableService === 'string' && c.stableService === c.canaryService) {
         ctx.addIssue({ code: 'custom', path: ['canaryService'], message: 'must differ from stableService' });
       }

@@ -200,6 +200,8 @@ const strategySchema = z
   .strictObject({ blueGreen: blueGreenSchema.optional(), canary: canarySchema.optional() })
   .superRefine(
     (s, ctx) => {
+      // Runs even when the strategy is missing or malformed (to list every mistake in one pass).
+      if (!s || typeof s !== 'object') return;
       const given = [s.blueGreen, s.canary].filter((x) => x !== undefined).length;
       if (given !== 1) {
         ctx.addIssue({ code: 'custom', message: 'must have exactly one of blueGreen or canary' });
