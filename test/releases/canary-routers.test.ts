@@ -274,6 +274,58 @@ describe.each([gateway, nginx, replicaRatio])('canary through $name', (router) =
     expect((await fx.deployment(done.blue!.deployment))?.spec?.replicas).toBe(0);
   });
 
+  it('failing background analysis: weight 0 at once, canary removed, stable untouched', async () => {
+    f = await releaseFixture(`cb-${router.name.slice(0, 4)}`, {
+      replicas,
+      analysis: {
+        templates: [
+          {
+            name: 'errors',
+            metrics: [
+              {
+                name: 'error-rate',
+                initialDelay: '2s',
+                failureCondition: 'result > 0',
+                provider: { web: { url: analysisUrl, jsonPath: '$.errorRate' } },
+              },
+            ],
+          },
+        ],
+      },
+      canary: {
+        steps: [{ setWeight: 30 }, { setCanaryScale: { replicas: 3 } }, { pause: {} }],
+        analysis: { templates: [{ templateName: 'errors' }] },
+        ...(router.trafficRouting ? { trafficRouting: router.trafficRouting } : {}),
+      },
+    });
+    stop = await router.setup(f);
+    invariants = watchInvariants(f);
+    await f.push(2);
+    const done = await f.waitRelease(`${f.name}-1`);
+    expect(done.phase).toBe('RolledBack');
+    expect(done.reason).toMatch(/background analysis failed/);
+    expect(await router.weight(f, done)).toBe(0);
+    expect(await router.clean(f)).toBe(true);
+    expect(await f.deployment(done.green!.deployment)).toBeNull();
+    expect((await f.deployment(done.blue!.deployment))?.spec?.replicas).toBe(replicas);
+  });
+
+  it('a push during the canary supersedes it; the new canary proceeds and is promoted', async () => {
+    const fx = await start(`cs-${router.name.slice(0, 4)}`, 1);
+    await fx.push(2);
+    const first = await fx.waitRelease(`${fx.name}-1`, (r) => r.phase === 'AwaitingPromotion');
+    await fx.push(3);
+    expect((await fx.waitRelease(first.id)).phase).toBe('Superseded');
+    const second = await fx.waitRelease(`${fx.name}-2`, (r) => r.phase === 'AwaitingPromotion');
+    expect(await fx.deployment(first.green!.deployment)).toBeNull();
+    expect(await router.weight(fx, second)).toBe(router.expected(50));
+    await fx.control('promote');
+    const done = await fx.waitRelease(second.id);
+    expect(done.phase).toBe('Succeeded');
+    expect((await fx.selector('api'))[revisionLabel]).toBe(second.green!.revision);
+    expect(await router.clean(fx)).toBe(true);
+  });
+
   for (const [where, count, until] of [
     ['during the timed pause', 1, atStep(1)],
     ['during the analysis step', 5, atStep(2)],

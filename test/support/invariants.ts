@@ -40,7 +40,23 @@ export function watchInvariants(
         }
         for (const [revision, n] of Object.entries(counts.readyByRevision)) {
           if (n === 0) continue;
-          const d = await f.deployment(revision === '' ? 'api' : `api-${revision}`);
+          if (revision === '') {
+            // '' holds the plain Deployment's pods, but also endpoints whose pod the read could not
+            // label (created or deleted between the EndpointSlice and the pod list): only plain pods
+            // that still exist make it a violation.
+            const plainPods = await f.kube.core.listNamespacedPod({
+              namespace: f.namespace,
+              labelSelector: 'app.kubernetes.io/name=api,!switchyard.dev/revision',
+            });
+            const plain = await f.deployment('api');
+            if (plainPods.items.length > 0 && plain && (plain.spec?.replicas ?? 0) === 0) {
+              violations.push(
+                `${at}: the plain Deployment is scaled to zero while ${service} lists ${n} of its endpoints as ready`,
+              );
+            }
+            continue;
+          }
+          const d = await f.deployment(`api-${revision}`);
           if (d && (d.spec?.replicas ?? 0) === 0) {
             violations.push(
               `${at}: revision ${revision || '(plain)'} is scaled to zero while ${service} lists ${n} of its endpoints as ready`,
