@@ -110,4 +110,31 @@ describe('switchyard release commands', () => {
       'no target or release named no-such-target; `switchyard targets` lists the targets',
     );
   });
+
+  it('get shows a canary: its step, the weight asked and the weight in force, and promote --full ends it', async () => {
+    f = await releaseFixture('cli-canary', {
+      replicas: 4,
+      canary: { steps: [{ setWeight: 50 }, { pause: {} }] },
+    });
+    await f.push(2);
+    await f.waitRelease(`${f.name}-1`, (r) => r.phase === 'AwaitingPromotion');
+    const json = await switchyard('get', f.name, '-o', 'json');
+    expect(json.code).toBe(0);
+    const view = JSON.parse(json.stdout) as {
+      release: Release;
+      revisions: { roles: string[]; desired: number }[];
+    };
+    expect(view.release.canary).toMatchObject({
+      step: 1,
+      weight: 50,
+      inForce: { weight: 50, accepted: true },
+    });
+    expect(view.revisions.find((r) => r.roles.includes('canary'))?.desired).toBe(2);
+    const text = await switchyard('get', f.name);
+    expect(text.stdout).toMatch(/Step:\s+2 \(weight asked 50%\)/);
+    expect(text.stdout).toMatch(/Weight:\s+50% in force/);
+    const promoted = await switchyard('promote', f.name, '--full');
+    expect(promoted.code).toBe(0);
+    expect((await f.waitRelease(`${f.name}-1`)).phase).toBe('Succeeded');
+  });
 });
