@@ -134,6 +134,8 @@ export class LocalStack {
 
   /** Brings every part up; parts already running are kept, dead ones are cleaned and restarted. */
   async up(): Promise<StackStatus> {
+    // The stack's own clients talk only to emulators: no Google metadata server to look for.
+    process.env.METADATA_SERVER_DETECTION ??= 'none';
     const file = this.read();
     mkdirSync(this.stateDir, { recursive: true });
     const startedNow: PartName[] = [];
