@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfill, type PrometheusState, startPrometheus } from '../../infra/local/components/prometheus.ts';
 import { stopProcessGroup } from '../../infra/local/process.ts';
 import { LocalStack } from '../../infra/local/stack.ts';
@@ -14,26 +14,10 @@ import type { AnalysisRun } from '../../shared/analysis/run.ts';
 import { validateAnalysisTemplate } from '../../shared/target/schema.ts';
 import { TargetStore } from '../../shared/target/store.ts';
 import { testFirestore } from '../support/clients.ts';
-import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
-import { type Fixture, type FixtureOptions, releaseFixture } from '../support/release.ts';
+import { releaseHarness } from '../support/harness.ts';
 import { stack, uniqueId } from '../support/stack.ts';
 
-let f: Fixture | undefined;
-let invariants: InvariantChecker | undefined;
-
-async function start(prefix: string, opts: FixtureOptions): Promise<Fixture> {
-  f = await releaseFixture(prefix, opts);
-  invariants = watchInvariants(f);
-  return f;
-}
-
-afterEach(async () => {
-  const result = await invariants?.stop();
-  await f?.close();
-  f = undefined;
-  invariants = undefined;
-  expect(result?.violations ?? []).toEqual([]);
-});
+const { start } = releaseHarness();
 
 const revisionLabel = 'switchyard.dev/revision';
 

@@ -1,27 +1,10 @@
 // Blue-green releases end to end: pushes go through the Pub/Sub emulator to the functions running in
 // functions-framework processes, state lives in the Firestore emulator, objects in the local cluster.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Release } from '../../shared/engine/release.ts';
-import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
-import { type Fixture, type FixtureOptions, releaseFixture } from '../support/release.ts';
+import { releaseHarness } from '../support/harness.ts';
 
-let f: Fixture | undefined;
-let invariants: InvariantChecker | undefined;
-
-async function start(prefix: string, opts: FixtureOptions = {}): Promise<Fixture> {
-  f = await releaseFixture(prefix, opts);
-  invariants = watchInvariants(f);
-  return f;
-}
-
-afterEach(async () => {
-  const result = await invariants?.stop();
-  await f?.close();
-  f = undefined;
-  invariants = undefined;
-  expect(result?.violations ?? []).toEqual([]);
-  expect(result?.samples ?? 1).toBeGreaterThan(0);
-});
+const { start } = releaseHarness({ requireSamples: true });
 
 const revisionLabel = 'switchyard.dev/revision';
 const phaseTimes = (r: Release) => Object.fromEntries(r.history.map((h) => [h.to, h.at]));

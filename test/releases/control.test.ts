@@ -1,26 +1,11 @@
 // Manual control, supersede and bad input, end to end on the local stack.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/process.ts';
 import type { PushRecord, RequestRecord } from '../../shared/adapters/store.ts';
-import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
-import { type Fixture, type FixtureOptions, releaseFixture } from '../support/release.ts';
+import { releaseHarness } from '../support/harness.ts';
+import type { Fixture } from '../support/release.ts';
 
-let f: Fixture | undefined;
-let invariants: InvariantChecker | undefined;
-
-async function start(prefix: string, opts: FixtureOptions = {}): Promise<Fixture> {
-  f = await releaseFixture(prefix, opts);
-  invariants = watchInvariants(f);
-  return f;
-}
-
-afterEach(async () => {
-  const result = await invariants?.stop();
-  await f?.close();
-  f = undefined;
-  invariants = undefined;
-  expect(result?.violations ?? []).toEqual([]);
-});
+const { start } = releaseHarness();
 
 const revisionLabel = 'switchyard.dev/revision';
 

@@ -2,33 +2,17 @@
 // and nothing is done twice.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FunctionsState } from '../../infra/local/components/functions.ts';
 import { waitFor } from '../../infra/local/process.ts';
 import { LocalStack } from '../../infra/local/stack.ts';
 import { artifactRegistryTopic, topology } from '../../shared/topology.ts';
 import { testPubSub } from '../support/clients.ts';
 import { countChanges, duplicateMessages } from '../support/counters.ts';
-import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
-import { type Fixture, type FixtureOptions, releaseFixture } from '../support/release.ts';
+import { releaseHarness } from '../support/harness.ts';
 import { stack } from '../support/stack.ts';
 
-let f: Fixture | undefined;
-let invariants: InvariantChecker | undefined;
-
-async function start(prefix: string, opts: FixtureOptions = {}): Promise<Fixture> {
-  f = await releaseFixture(prefix, opts);
-  invariants = watchInvariants(f);
-  return f;
-}
-
-afterEach(async () => {
-  const result = await invariants?.stop();
-  await f?.close();
-  f = undefined;
-  invariants = undefined;
-  expect(result?.violations ?? []).toEqual([]);
-});
+const { start } = releaseHarness();
 
 const revisionLabel = 'switchyard.dev/revision';
 
