@@ -10,7 +10,7 @@ import type { AnalysisRef } from '../analysis/schema.ts';
 import type { HeaderRoute, RouteState } from '../routers/router.ts';
 import type { CanaryStep } from '../target/canary.ts';
 import type { Command } from './commands.ts';
-import { advance, type Decision, endFor, factsOf, type Observation, poll } from './decide.ts';
+import { advance, type Decision, endFor, factsOf, keeper, type Observation, poll } from './decide.ts';
 import type { CanaryState, Release, Workload } from './release.ts';
 import type { CanaryStrategy, EngineTarget } from './target.ts';
 
@@ -55,11 +55,7 @@ export function decideCanary(
   obs: Observation,
   now: number,
 ): Decision {
-  const keep = (r: Release, w: Workload = workload, commands: Command[] = []): Decision => ({
-    release: r,
-    workload: w,
-    commands,
-  });
+  const keep = keeper(workload);
   const snap = obs.snapshot;
   const green = release.green!;
   const blue = release.blue!;

@@ -158,6 +158,15 @@ const ready = (counts: EndpointCounts | undefined, revision: string) =>
 const listed = (counts: EndpointCounts | undefined, revision: string) =>
   counts?.totalByRevision[revision] ?? 0;
 
+/** Builds decisions that keep `workload` unless told otherwise (every decide function's `keep`). */
+export function keeper(workload: Workload) {
+  return (release: Release, w: Workload = workload, commands: Command[] = []): Decision => ({
+    release,
+    workload: w,
+    commands,
+  });
+}
+
 /** Decides what a step does with the release, given what it observed in the cluster. */
 export function decideStep(
   target: EngineTarget,
@@ -166,11 +175,7 @@ export function decideStep(
   input: StepInput,
   now: number,
 ): Decision {
-  const keep = (r: Release, w: Workload = workload, commands: Command[] = []): Decision => ({
-    release: r,
-    workload: w,
-    commands,
-  });
+  const keep = keeper(workload);
   if (isTerminal(release.phase)) return decideCleanup(release, workload, now);
   const bg = strategyOf(target);
   const obs = input.observation;
@@ -388,11 +393,7 @@ function decideBlueGreen(
   obs: Observation,
   now: number,
 ): Decision {
-  const keep = (r: Release, w: Workload = workload, commands: Command[] = []): Decision => ({
-    release: r,
-    workload: w,
-    commands,
-  });
+  const keep = keeper(workload);
   const bg = strategyOf(target);
   const snap = obs.snapshot;
   const deadline = release.phaseSince + target.spec.progressDeadlineSeconds * 1000;
