@@ -2,6 +2,7 @@
 // Function (gen2) with this module as source and its name as entry point (infra/ and shared/topology.ts).
 import * as ff from '@google-cloud/functions-framework';
 import { runControl } from '../shared/runtime/control.ts';
+import { runNotify } from '../shared/runtime/notify.ts';
 import { runSweep } from '../shared/runtime/sweep.ts';
 import { shell } from './shell.ts';
 import { analyze, deployGreen, rollback, scaleDown, switchTraffic } from './steps.ts';
@@ -18,4 +19,8 @@ ff.cloudEvent(
 ff.cloudEvent(
   'sweep',
   shell('sweep', (d) => runSweep(d)),
+);
+ff.cloudEvent(
+  'notify',
+  shell('notify', (d, msg) => runNotify(d, msg.data)),
 );

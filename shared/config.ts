@@ -20,6 +20,10 @@ const envSchema = z.object({
   SWITCHYARD_INLINE_WAIT_SECONDS: z.coerce.number().int().min(0).max(240).default(25),
   /** How far ahead the sweep takes timers: a little more than the scheduler's period. */
   SWITCHYARD_SWEEP_LOOKAHEAD_SECONDS: z.coerce.number().int().min(1).max(300).default(65),
+  /** Where the notify function finds its mounted secrets: <dir>/<secret-id>/<secret-id>. */
+  SWITCHYARD_SECRETS_DIR: z.string().min(1).default('/etc/secrets'),
+  /** Longest wait for one notifier's answer; a notification is tried 3 times. */
+  SWITCHYARD_NOTIFY_TIMEOUT_MS: z.coerce.number().int().min(100).max(15_000).default(5000),
 });
 
 export interface Config {
@@ -32,6 +36,8 @@ export interface Config {
   leaseMs: number;
   inlineWaitMs: number;
   sweepLookaheadMs: number;
+  secretsDir: string;
+  notifyTimeoutMs: number;
 }
 
 let cached: Config | undefined;
@@ -61,6 +67,8 @@ export function config(env: NodeJS.ProcessEnv = process.env): Config {
     leaseMs: e.SWITCHYARD_LEASE_SECONDS * 1000,
     inlineWaitMs: e.SWITCHYARD_INLINE_WAIT_SECONDS * 1000,
     sweepLookaheadMs: e.SWITCHYARD_SWEEP_LOOKAHEAD_SECONDS * 1000,
+    secretsDir: e.SWITCHYARD_SECRETS_DIR,
+    notifyTimeoutMs: e.SWITCHYARD_NOTIFY_TIMEOUT_MS,
   };
   if (env === process.env) cached = result;
   return result;

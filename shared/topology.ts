@@ -5,7 +5,7 @@
 export const stepNames = ['deploy-green', 'analyze', 'switch', 'scale-down', 'rollback'] as const;
 export type StepName = (typeof stepNames)[number];
 
-export const functionNames = [...stepNames, 'control', 'sweep'] as const;
+export const functionNames = [...stepNames, 'control', 'sweep', 'notify'] as const;
 export type FunctionName = (typeof functionNames)[number];
 
 /** The topic Artifact Registry publishes image pushes to (FACTS.md §1). */
@@ -73,6 +73,13 @@ export function topology(prefix = 'switchyard'): Topology {
       fn('rollback', [stepTopic.rollback]),
       fn('control', [controlTopic]),
       fn('sweep', [sweepTopic], { timeoutSeconds: 120, ackDeadlineSeconds: 120, maxDeliveryAttempts: 5 }),
+      // Delivers release events to the targets' notifiers (Slack, webhooks). Its retries are its own:
+      // a notifier that fails never reaches back into a release.
+      fn('notify', [`${prefix}-events`], {
+        timeoutSeconds: 60,
+        ackDeadlineSeconds: 60,
+        maxDeliveryAttempts: 5,
+      }),
     ],
   };
 }

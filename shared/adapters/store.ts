@@ -4,6 +4,7 @@
 //   releases/<id>           one release: its state machine, revisions and history
 //   pushes/<messageId>:<t>  what each image push meant for each target (released or ignored, and why)
 //   requests/<requestId>    the answer to each control message (applied or refused, and why)
+//   notifications/<eventId>:<notifier>  each release event's delivery to each notifier
 import type {
   DocumentData,
   DocumentReference,
@@ -23,6 +24,7 @@ export const collections = {
   releases: 'releases',
   pushes: 'pushes',
   requests: 'requests',
+  notifications: 'notifications',
 } as const;
 
 export interface PushRecord {
@@ -124,6 +126,9 @@ export class Store {
   requestRef(requestId: string): DocumentReference {
     return this.db.collection(collections.requests).doc(requestId);
   }
+  notificationRef(eventId: string, notifier: string): DocumentReference {
+    return this.db.collection(collections.notifications).doc(`${eventId}:${notifier}`);
+  }
 
   async target(name: string, tx?: Tx): Promise<EngineTarget | null> {
     const snap = await this.read(this.targetRef(name), tx);
@@ -157,6 +162,14 @@ export class Store {
   /** Releases with a wake-up due before `until` (ms). */
   async wakesDue(until: number): Promise<Release[]> {
     const q = await this.query(this.db.collection(collections.releases).where('wake.at', '<=', until));
+    return q.docs.map((d) => d.data() as Release);
+  }
+
+  /** Releases with history entries not yet published as events. */
+  async releasesWithPendingEvents(limit = 100): Promise<Release[]> {
+    const q = await this.query(
+      this.db.collection(collections.releases).where('eventsPending', '==', true).limit(limit),
+    );
     return q.docs.map((d) => d.data() as Release);
   }
 
@@ -195,4 +208,12 @@ export function toEngineTarget(name: string, data: DocumentData): EngineTarget {
     generation: (data.generation as number | undefined) ?? 1,
     spec: data.spec as EngineTarget['spec'],
   };
+}
+
+/**
+ * A release as it is written: marked while history entries wait to be published as events, so the
+ * sweep finds a release whose function died between its commit and its publish.
+ */
+export function marked(release: Release): Release {
+  return { ...release, eventsPending: release.history.length > (release.announced ?? 0) };
 }

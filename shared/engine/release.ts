@@ -152,6 +152,10 @@ export interface Release {
   /** Why the release is where it is (failures, refusals, waits). */
   reason: string | null;
   history: Transition[];
+  /** How many history entries have been published as events (kept by the runtime, not the engine). */
+  announced?: number;
+  /** History entries wait to be published as events (kept by the runtime). */
+  eventsPending?: boolean;
 }
 
 /** What Switchyard knows of a target's workload across releases (document `workloads/<target>`). */

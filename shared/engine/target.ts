@@ -1,5 +1,6 @@
 // What the engine reads of a ReleaseTarget (shared/target/schema.ts is the full, validated shape).
 import type { AnalysisRef, AnalysisTemplate } from '../analysis/schema.ts';
+import type { Notifier } from '../notify/schema.ts';
 import type { CanaryStrategy } from '../target/canary.ts';
 
 export type { CanaryStrategy };
@@ -32,6 +33,8 @@ export interface EngineTarget {
     strategy: { blueGreen?: BlueGreenStrategy; canary?: CanaryStrategy };
     /** Templates of the target, with the named templates it references added by the runtime. */
     analysis?: { templates: AnalysisTemplate[] };
+    /** Where its release events are delivered (read by the notify function only). */
+    notifications?: Notifier[];
   };
 }
 

@@ -1,10 +1,11 @@
 // A control message (promote, abort, …) applied to its release in one transaction, with the answer
 // recorded under its request id: a redelivered command is answered again, not applied twice.
-import type { RequestRecord } from '../adapters/store.ts';
+import { marked, type RequestRecord } from '../adapters/store.ts';
 import { decideControl } from '../engine/control.ts';
 import type { Release } from '../engine/release.ts';
 import { controlMessage, describeIssues } from '../messages.ts';
 import type { Deps } from './deps.ts';
+import { announce } from './events.ts';
 import { noteRelease } from './metrics.ts';
 import { dispatchWake, planWake } from './wake.ts';
 
@@ -25,8 +26,10 @@ export async function runControl(d: Deps, data: unknown): Promise<ControlResult>
   const msg = parsed.data;
   const log = d.log.with({ target: msg.target, requestId: msg.requestId, command: msg.command });
   const toWake: Release[] = [];
+  const toAnnounce: Release[] = [];
   const result = await d.store.transaction(async (tx) => {
     toWake.length = 0;
+    toAnnounce.length = 0;
     const ref = d.store.requestRef(msg.requestId);
     const seen = await tx.get(ref);
     if (seen.exists) return seen.data() as ControlResult;
@@ -74,20 +77,22 @@ export async function runControl(d: Deps, data: unknown): Promise<ControlResult>
           by: msg.requestedBy,
           reason: `refused: ${outcome.reason}`,
         };
-        tx.update(d.store.releaseRef(release.id), { history: [...release.history, entry], updatedAt: now });
+        const history = [...release.history, entry];
+        tx.update(d.store.releaseRef(release.id), { history, updatedAt: now, eventsPending: true });
+        toAnnounce.push({ ...release, history, updatedAt: now });
       }
       return record({ outcome: 'refused', reason: outcome.reason, releaseId: release?.id ?? null });
     }
     const next = planWake(d, outcome.release);
     if (outcome.kind === 'started') {
-      tx.create(d.store.releaseRef(next.id), next);
+      tx.create(d.store.releaseRef(next.id), marked(next));
       for (const old of outcome.superseded) {
         const planned = planWake(d, old);
-        tx.set(d.store.releaseRef(old.id), planned);
+        tx.set(d.store.releaseRef(old.id), marked(planned));
         toWake.push(planned);
       }
     } else {
-      tx.set(d.store.releaseRef(next.id), next);
+      tx.set(d.store.releaseRef(next.id), marked(next));
     }
     tx.set(d.store.workloadRef(msg.target), outcome.workload);
     toWake.push(next);
@@ -97,6 +102,7 @@ export async function runControl(d: Deps, data: unknown): Promise<ControlResult>
     releaseId: result.releaseId ?? undefined,
   });
   noteRelease(result.releaseId);
+  await Promise.all([...toAnnounce, ...toWake].map((r) => announce(d, r)));
   await Promise.all(toWake.map((r) => dispatchWake(d, r)));
   return result;
 }

@@ -11,6 +11,8 @@ import { KubernetesCluster } from '../kubernetes/cluster.ts';
 import { connect } from '../kubernetes/connect.ts';
 import type { Cluster } from '../kubernetes/types.ts';
 import { type Logger, logger } from '../log.ts';
+import type { DeliveryOptions } from '../notify/deliver.ts';
+import type { EventContext } from '../notify/event.ts';
 import { type Topology, topology } from '../topology.ts';
 import { count } from './metrics.ts';
 
@@ -33,6 +35,10 @@ export interface Deps {
   leaseMs: number;
   /** How far ahead the sweep fires timers. */
   sweepLookaheadMs: number;
+  /** Where release events come from, for their CloudEvent source and links. */
+  events: EventContext;
+  /** How notifications are delivered, and where the notify function's secrets are mounted. */
+  notify: DeliveryOptions & { secretsDir: string };
 }
 
 let cached: Deps | undefined;
@@ -71,6 +77,8 @@ export function deps(): Deps {
     inlineWaitMs: cfg.inlineWaitMs,
     leaseMs: cfg.leaseMs,
     sweepLookaheadMs: cfg.sweepLookaheadMs,
+    events: { projectId: cfg.projectId, local: cfg.firestoreEmulatorHost !== undefined },
+    notify: { timeoutMs: cfg.notifyTimeoutMs, attempts: 3, backoffMs: 500, secretsDir: cfg.secretsDir },
   };
   return cached;
 }

@@ -1,11 +1,12 @@
 // An image push (the `gcr` topic) becomes a release for each target of its repository, or a
 // recorded reason why not. Recorded per message id and target, so a redelivered push does nothing twice.
 
-import type { PushRecord } from '../adapters/store.ts';
+import { marked, type PushRecord } from '../adapters/store.ts';
 import { decidePush, parsePush } from '../engine/intake.ts';
 import type { Release } from '../engine/release.ts';
 import { artifactRegistryMessage, describeIssues } from '../messages.ts';
 import type { Deps } from './deps.ts';
+import { announce } from './events.ts';
 import { noteRelease } from './metrics.ts';
 import { dispatchWake, planWake } from './wake.ts';
 
@@ -63,10 +64,10 @@ export async function runPush(d: Deps, messageId: string, data: unknown): Promis
         r = { target: t.name, outcome: 'ignored', reason: outcome.reason, releaseId: null };
       } else {
         const release = planWake(d, outcome.release);
-        tx.create(d.store.releaseRef(release.id), release);
+        tx.create(d.store.releaseRef(release.id), marked(release));
         for (const old of outcome.superseded) {
           const planned = planWake(d, old);
-          tx.set(d.store.releaseRef(old.id), planned);
+          tx.set(d.store.releaseRef(old.id), marked(planned));
           toWake.push(planned);
         }
         tx.set(d.store.workloadRef(t.name), outcome.workload);
@@ -87,6 +88,7 @@ export async function runPush(d: Deps, messageId: string, data: unknown): Promis
       },
     );
     noteRelease(result.releaseId);
+    await Promise.all(toWake.map((r) => announce(d, r)));
     await Promise.all(toWake.map((r) => dispatchWake(d, r)));
     results.push(result);
   }

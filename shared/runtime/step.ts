@@ -2,6 +2,7 @@
 // commands, commit, hand over. A message for an older seq, or one whose release is claimed by a
 // running step, changes nothing: Pub/Sub may deliver any message twice, late or out of order.
 import { randomUUID } from 'node:crypto';
+import { marked } from '../adapters/store.ts';
 import { withNamedTemplates } from '../analysis/named.ts';
 import { advance, decideStep, endFor, type Observation } from '../engine/decide.ts';
 import { isTerminal, type Release, type Workload } from '../engine/release.ts';
@@ -11,6 +12,7 @@ import type { Cluster } from '../kubernetes/types.ts';
 import type { StepMessage } from '../messages.ts';
 import { TargetStore } from '../target/store.ts';
 import type { Deps } from './deps.ts';
+import { announce } from './events.ts';
 import { execute } from './execute.ts';
 import { cleanUpFinishedRuns, runningRuns, takeMeasurements } from './measure.ts';
 import { noteRelease } from './metrics.ts';
@@ -74,6 +76,7 @@ export async function runStep(d: Deps, msg: StepMessage): Promise<StepResult> {
       phase: next.phase,
       commands: decision.commands.length,
     });
+    await announce(d, next);
     if (runningRuns(release).length > runningRuns(next).length)
       await cleanUpFinishedRuns(target, next, kubeConfig, d.now);
     await dispatchWake(d, next);
@@ -120,7 +123,9 @@ async function claim(
   d: Deps,
   msg: StepMessage,
 ): Promise<{ release: Release; target: EngineTarget } | 'stale' | 'busy'> {
-  return d.store.transaction(async (tx) => {
+  let ended: Release | null = null;
+  const claimed = await d.store.transaction(async (tx) => {
+    ended = null;
     const release = await d.store.release(msg.releaseId, tx);
     if (!release || release.seq !== msg.seq) return 'stale' as const;
     const now = d.now();
@@ -128,11 +133,11 @@ async function claim(
     const target = await d.store.target(release.target, tx);
     if (!target) {
       // The target was deleted while the release ran: end it with the reason, touch nothing.
-      const ended = advance(release, now, {
+      ended = advance(release, now, {
         phase: 'Failed',
         reason: `target ${release.target} no longer exists`,
       });
-      tx.set(d.store.releaseRef(release.id), ended);
+      tx.set(d.store.releaseRef(release.id), marked(ended));
       return 'stale' as const;
     }
     // One owner per invocation: two deliveries in the same process must not both think they hold it.
@@ -140,6 +145,8 @@ async function claim(
     tx.update(d.store.releaseRef(release.id), { lease });
     return { release: { ...release, lease }, target };
   });
+  if (ended) await announce(d, ended);
+  return claimed;
 }
 
 async function unclaim(d: Deps, release: Release): Promise<void> {
@@ -157,7 +164,7 @@ async function commit(d: Deps, claimed: Release, next: Release, workload: Worklo
     const current = await d.store.release(claimed.id, tx);
     if (!current || current.seq !== claimed.seq || current.lease?.owner !== claimed.lease?.owner)
       return false;
-    tx.set(d.store.releaseRef(next.id), next);
+    tx.set(d.store.releaseRef(next.id), marked(next));
     tx.set(d.store.workloadRef(workload.target), workload);
     return true;
   });

@@ -1,27 +1,37 @@
 // The minute sweep (Cloud Scheduler -> sweep topic): fires wake-ups due before the next sweep,
 // re-publishes those whose function died (overdue, claim expired), and removes revisions beyond
-// revisionHistoryLimit of workloads whose last release ended. With nothing to do it reads two
-// queries and ends.
+// revisionHistoryLimit of workloads whose last release ended, and publishes release events a dead
+// function left unpublished. With nothing to do it reads three queries and ends.
 
 import { revisionsToRemove } from '../engine/cleanup.ts';
 import type { Workload } from '../engine/release.ts';
 import { strategyOf } from '../engine/target.ts';
 import type { Deps } from './deps.ts';
+import { announcePending } from './events.ts';
 import { execute } from './execute.ts';
 import { fire } from './wake.ts';
 
 /** A wake-up owned by a waiting function counts as lost once it is this late. */
 export const overdueMs = 3_000;
 
+/** Release events left unpublished this long are taken to be orphaned by a dead function. */
+export const unpublishedEventsMs = 10_000;
+
 export interface SweepResult {
   fired: number;
   recovered: number;
   removedRevisions: number;
+  /** Release events published for functions that died before they could. */
+  eventsPublished: number;
 }
 
 export async function runSweep(d: Deps): Promise<SweepResult> {
-  const [timers, removedRevisions] = await Promise.all([fireTimers(d), cleanUp(d)]);
-  return { ...timers, removedRevisions };
+  const [timers, removedRevisions, eventsPublished] = await Promise.all([
+    fireTimers(d),
+    cleanUp(d),
+    announcePending(d, unpublishedEventsMs),
+  ]);
+  return { ...timers, removedRevisions, eventsPublished };
 }
 
 async function fireTimers(d: Deps): Promise<{ fired: number; recovered: number }> {

@@ -9,6 +9,7 @@ import {
   analysisSchema,
   analysisTemplateSchema,
 } from '../analysis/schema.ts';
+import { notificationsSchema } from '../notify/schema.ts';
 import { canarySchema } from './canary.ts';
 
 export const apiVersion = 'switchyard.dev/v1alpha1';
@@ -243,6 +244,7 @@ const specSchema = z
       .describe('Old revisions kept (scaled to zero) for undo.'),
     strategy: strategySchema,
     analysis: analysisSchema.optional(),
+    notifications: notificationsSchema.optional(),
   })
   .superRefine(
     (spec, ctx) => {

@@ -32,7 +32,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const functions = async () =>
     switchyardStack({
       sweepSeconds: 5,
-      env: { SWITCHYARD_LEASE_SECONDS: '10', SWITCHYARD_SWEEP_LOOKAHEAD_SECONDS: '10' },
+      env: {
+        SWITCHYARD_LEASE_SECONDS: '10',
+        SWITCHYARD_SWEEP_LOOKAHEAD_SECONDS: '10',
+        // A notifier that hangs is given up on after 3 attempts of 1 s, not 3 of 5 s.
+        SWITCHYARD_NOTIFY_TIMEOUT_MS: '1000',
+      },
     });
   const stack = new LocalStack({ stateDir, projectId: `switchyard-${runId}`, log, functions });
   const teardown = async () => {

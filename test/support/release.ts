@@ -68,6 +68,8 @@ export interface FixtureOptions {
   analysis?: { templates: unknown[] };
   /** A canary strategy instead of blue-green (Services stable `api` and `api-canary` are created). */
   canary?: Record<string, unknown>;
+  /** spec.notifications of the target. */
+  notifications?: unknown[];
 }
 
 /** A plain Deployment `api` with Services, and a target for it with zero delays unless told otherwise. */
@@ -130,6 +132,7 @@ export async function releaseFixture(prefix: string, opts: FixtureOptions = {}):
             },
           },
       ...(opts.analysis ? { analysis: opts.analysis } : {}),
+      ...(opts.notifications ? { notifications: opts.notifications } : {}),
     } as ReleaseTargetInput['spec'],
   };
   const db = testFirestore(stack().projectId);

@@ -167,7 +167,8 @@ export function functionsPart(registry: () => Promise<FunctionsConfig>): Part<Fu
     name: 'functions',
     async start(ctx) {
       const cfg = await registry();
-      const env = { ...ctx.env, ...cfg.env };
+      // Secrets the notify function reads, as Terraform mounts them on GCP: <dir>/<id>/<id>.
+      const env = { ...ctx.env, SWITCHYARD_SECRETS_DIR: join(ctx.stateDir, 'secrets'), ...cfg.env };
       const started: FunctionState[] = [];
       let scheduler: FunctionsState['scheduler'] = null;
       try {

@@ -1,0 +1,119 @@
+// Notifiers of a ReleaseTarget (SPEC §9): where the release events of a target are delivered. Secret
+// URLs (a Slack incoming webhook is one) are never written into the target: they are Secret Manager
+// secrets mounted into the notify function, named here by their secret id.
+import { z } from 'zod';
+import type { Phase } from '../engine/release.ts';
+
+/** Groups of events a notifier can ask for, besides single phases. */
+export const eventGroups = {
+  /** Every history entry: phase changes, refused commands, new reasons of a wait. */
+  all: 'every entry of the release history',
+  /** Every change of phase (the default). */
+  transitions: 'every change of phase',
+  /** The release started (Pending). */
+  started: 'a release started',
+  /** The release waits for a human: AwaitingPromotion, or a canary pause without duration. */
+  waiting: 'the release waits for promote',
+  /** Traffic moved to the new revision (Switching). */
+  switched: 'traffic moved to the new revision',
+  /** RollingBack, RolledBack, Aborted, Failed. */
+  failures: 'the release is rolling back, rolled back, aborted or failed',
+  /** The release ended, however it ended. */
+  finished: 'the release ended (Succeeded, RolledBack, Aborted, Failed, Superseded)',
+} as const;
+export type EventGroup = keyof typeof eventGroups;
+
+export const phases = [
+  'Pending',
+  'Adopting',
+  'Progressing',
+  'DeployingGreen',
+  'PrePromotionAnalysis',
+  'AwaitingPromotion',
+  'Switching',
+  'PostPromotionAnalysis',
+  'ScalingDown',
+  'Succeeded',
+  'RollingBack',
+  'RolledBack',
+  'Aborted',
+  'Failed',
+  'Superseded',
+] as const satisfies readonly Phase[];
+
+/** A Secret Manager secret id (not the full resource name): letters, digits, "-" and "_". */
+const secretId = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_-]{1,255}$/,
+    'must be a Secret Manager secret id (letters, digits, "-" and "_"), not a URL or a resource name',
+  );
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((u) => {
+  const url = new URL(u);
+  return url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+}, 'must use https (plain http is allowed for localhost only)');
+
+const filterSchema = z
+  .array(z.union([z.enum(Object.keys(eventGroups) as [EventGroup, ...EventGroup[]]), z.enum(phases)]), {
+    error: `must be a list of event groups (${Object.keys(eventGroups).join(', ')}) or phases (${phases.join(', ')})`,
+  })
+  .min(1, 'must name at least one event group or phase: leave it out for every change of phase')
+  .default(['transitions'])
+  .describe(
+    `Which events are delivered: groups (${Object.entries(eventGroups)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('; ')}) or phase names (the phase entered). Default: transitions.`,
+  );
+
+const slackSchema = z
+  .strictObject({
+    webhookSecret: secretId.describe(
+      'Secret Manager secret holding the Slack incoming-webhook URL (mounted into the notify function).',
+    ),
+    channel: z
+      .string()
+      .regex(/^[#@]?[a-z0-9._-]{1,80}$/, 'must be a Slack channel name like #releases')
+      .optional()
+      .describe('Only shown in the message; the incoming webhook decides where it is posted.'),
+  })
+  .describe('A Slack message (Block Kit) per event: target, version, from -> to, reason, analysis.');
+
+const webhookSchema = z
+  .strictObject({
+    url: httpUrl
+      .optional()
+      .describe('Where the CloudEvent is POSTed. Use urlSecret when the URL carries a token.'),
+    urlSecret: secretId
+      .optional()
+      .describe('Secret Manager secret holding the URL (mounted into the notify function).'),
+  })
+  .refine((w) => (w.url === undefined) !== (w.urlSecret === undefined), {
+    error: 'must have exactly one of url or urlSecret',
+  })
+  .describe('The CloudEvent as JSON (structured mode), POSTed to a URL.');
+
+export const notifierSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label like team-slack')
+      .max(63, 'must be at most 63 characters')
+      .describe('Name of the notifier, unique within the target (shown in logs and delivery records).'),
+    on: filterSchema,
+    slack: slackSchema.optional(),
+    webhook: webhookSchema.optional(),
+  })
+  .refine((n) => (n.slack === undefined) !== (n.webhook === undefined), {
+    error: 'must have exactly one of slack or webhook',
+  })
+  .describe('A notifier: where events go (slack or webhook) and which ones (on).');
+
+export const notificationsSchema = z
+  .array(notifierSchema)
+  .refine((ns) => new Set(ns.map((n) => n.name)).size === ns.length, 'notifier names must be unique')
+  .describe(
+    'Where the release events of this target are delivered. A notifier that fails never blocks or fails a release.',
+  );
+
+export type Notifier = z.output<typeof notifierSchema>;

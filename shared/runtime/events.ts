@@ -1,0 +1,59 @@
+// Publishing release events (SPEC §9). After every commit, the history entries not yet published go
+// out on the events topic as CloudEvents, and the release records how far it got. A function that
+// dies in between leaves the release marked (eventsPending), and the sweep publishes the rest. An
+// event may so go out twice, always with the same id; never is one lost or a release held up.
+import type { Release } from '../engine/release.ts';
+import { releaseEvent } from '../notify/event.ts';
+import type { Deps } from './deps.ts';
+import { count } from './metrics.ts';
+
+/** Publishes the release's unpublished history entries; failures are logged, never thrown. */
+export async function announce(d: Deps, release: Release): Promise<number> {
+  const from = release.announced ?? 0;
+  const upto = release.history.length;
+  if (upto <= from) return 0;
+  const topic = d.pubsub.topic(d.topology.eventsTopic);
+  try {
+    for (let index = from; index < upto; index++) {
+      const event = releaseEvent(release, index, d.events);
+      count('pubsubPublishes');
+      await topic.publishMessage({
+        json: event,
+        attributes: {
+          'ce-id': event.id,
+          'ce-type': event.type,
+          target: release.target,
+          releaseId: release.id,
+          phase: event.data.to,
+        },
+      });
+    }
+    await d.store.transaction(async (tx) => {
+      const current = await d.store.release(release.id, tx);
+      if (!current || (current.announced ?? 0) >= upto) return;
+      tx.update(d.store.releaseRef(release.id), {
+        announced: upto,
+        eventsPending: current.history.length > upto,
+      });
+    });
+    return upto - from;
+  } catch (err) {
+    d.log.warn(
+      `release events not published yet (the sweep will): ${err instanceof Error ? err.message : String(err)}`,
+      { releaseId: release.id, target: release.target },
+    );
+    return 0;
+  }
+}
+
+/** The sweep's catch-up: releases whose events a dead function left unpublished. */
+export async function announcePending(d: Deps, olderThanMs: number): Promise<number> {
+  const now = d.now();
+  let published = 0;
+  for (const release of await d.store.releasesWithPendingEvents()) {
+    // A function that committed a moment ago is still publishing these itself.
+    if (release.updatedAt > now - olderThanMs) continue;
+    published += await announce(d, release);
+  }
+  return published;
+}
