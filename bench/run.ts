@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
   },
 });
 const count = Number(args.releases);
+const timerReleases = 5;
 const say = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
 const percentile = (xs: number[], p: number) => {
@@ -81,22 +82,30 @@ try {
     namespace,
     body: { metadata: { name: 'api' }, spec: { selector: labels, ports: [{ port: 80 }] } },
   });
-  const checked = validateReleaseTarget({
-    apiVersion: 'switchyard.dev/v1alpha1',
-    kind: 'ReleaseTarget',
-    metadata: { name },
-    spec: {
-      image: { repository },
-      cluster: { context: localContext },
-      namespace,
-      workload: 'api',
-      strategy: {
-        blueGreen: { activeService: 'api', scaleDownDelaySeconds: 0, abortScaleDownDelaySeconds: 0 },
+  const applyTarget = async (blueGreen: Record<string, unknown> = {}) => {
+    const checked = validateReleaseTarget({
+      apiVersion: 'switchyard.dev/v1alpha1',
+      kind: 'ReleaseTarget',
+      metadata: { name },
+      spec: {
+        image: { repository },
+        cluster: { context: localContext },
+        namespace,
+        workload: 'api',
+        strategy: {
+          blueGreen: {
+            activeService: 'api',
+            scaleDownDelaySeconds: 0,
+            abortScaleDownDelaySeconds: 0,
+            ...blueGreen,
+          },
+        },
       },
-    },
-  });
-  if ('errors' in checked) throw new Error(JSON.stringify(checked.errors));
-  await new TargetStore(db).apply([checked.target], 'bench');
+    });
+    if ('errors' in checked) throw new Error(JSON.stringify(checked.errors));
+    await new TargetStore(db).apply([checked.target], 'bench');
+  };
+  await applyTarget();
 
   const release = async (n: number, number: number): Promise<{ release: Release; publishedAt: number }> => {
     const publishedAt = Date.now();
@@ -124,8 +133,20 @@ try {
       `release ${r.release.id}: ${r.release.phase}, switched ${(r.release.switchedAt ?? Number.NaN) - r.publishedAt} ms after the push`,
     );
   }
-  // Let the last cost lines reach the logs.
-  await new Promise((r) => setTimeout(r, 1000));
+  // Durable timers: releases that wait autoPromotionSeconds before they switch. How late the timer
+  // fires is the time from its due moment to the transition it caused.
+  const timerSeconds = 2;
+  await applyTarget({ autoPromotionSeconds: timerSeconds });
+  const lateness: number[] = [];
+  for (let i = 0; i < timerReleases; i++) {
+    const { release: r } = await release(3 + count + i, 2 + count + i);
+    const waited = r.history.find((h) => h.to === 'AwaitingPromotion');
+    const fired = r.history.find((h) => h.to === 'Switching' && h.cause === 'timer');
+    if (waited && fired) lateness.push(fired.at - (waited.at + timerSeconds * 1000));
+  }
+  say(`timers: fired ${lateness.map((l) => `${l} ms`).join(', ')} after their due time`);
+  // Let the last cost lines reach the logs (release events are delivered after the release ends).
+  await new Promise((r) => setTimeout(r, 3000));
 
   interface CostLine extends InvocationMetrics {
     message: string;
@@ -154,14 +175,21 @@ try {
   const sum = (k: keyof InvocationMetrics) =>
     mine.reduce((a, l) => a + (l[k] as number), 0) / measured.length;
 
+  const byFunction: Record<string, number> = {};
+  for (const l of mine) {
+    const fn = (l as CostLine & { function?: string }).function ?? '?';
+    byFunction[fn] = (byFunction[fn] ?? 0) + 1 / measured.length;
+  }
   const report = {
     releases: measured.length,
     failed: measured.filter((m) => m.release.phase !== 'Succeeded').length,
     pushToSwitchedMs: stats(measured.map((m) => (m.release.switchedAt ?? Number.NaN) - m.publishedAt)),
     pushToSucceededMs: stats(measured.map((m) => m.release.updatedAt - m.publishedAt)),
     stepHopMs: stats(hops),
+    timerLatenessMs: stats(lateness),
     perRelease: {
       functionInvocations: mine.length / measured.length,
+      invocationsByFunction: byFunction,
       firestoreReads: sum('firestoreReads'),
       firestoreWrites: sum('firestoreWrites'),
       pubsubPublishes: sum('pubsubPublishes'),
@@ -171,7 +199,8 @@ try {
     },
     notes: [
       'One target, releases one after another, no analysis, scaleDownDelaySeconds 0, on the local stack (2 cores).',
-      "pubsubPublishes counts Switchyard's own hand-overs; the push itself is published by the bench.",
+      "pubsubPublishes counts Switchyard's own hand-overs and release events; the push itself is published by the bench.",
+      `timerLatenessMs: ${timerReleases} more releases with autoPromotionSeconds ${timerSeconds}: due time to the timer's transition.`,
     ],
   };
   const text = `${JSON.stringify(report, null, 2)}\n`;

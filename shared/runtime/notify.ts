@@ -8,6 +8,7 @@ import { type ReleaseEvent, releaseEventSchema, wanted } from '../notify/event.t
 import type { Notifier } from '../notify/schema.ts';
 import { slackMessage } from '../notify/slack.ts';
 import type { Deps } from './deps.ts';
+import { noteRelease } from './metrics.ts';
 
 /** A delivery another invocation started this recently is left to it. */
 const sendingClaimMs = 2 * 60_000;
@@ -43,6 +44,7 @@ export async function runNotify(d: Deps, data: unknown): Promise<NotifyResult> {
     return result;
   }
   const event = parsed.data;
+  noteRelease(event.data.releaseId);
   const log = d.log.with({ releaseId: event.data.releaseId, target: event.data.target, eventId: event.id });
   const target = await d.store.target(event.data.target);
   const notifiers = (target?.spec.notifications ?? []).filter((n) => wanted(n.on, event.data));
