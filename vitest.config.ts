@@ -16,6 +16,7 @@ export default defineConfig({
             'functions/**/*.test.ts',
             'cli/**/*.test.ts',
             'infra/**/*.test.ts',
+            'scripts/**/*.test.ts',
           ],
         },
       },

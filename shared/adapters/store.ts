@@ -5,6 +5,8 @@
 //   pushes/<messageId>:<t>  what each image push meant for each target (released or ignored, and why)
 //   requests/<requestId>    the answer to each control message (applied or refused, and why)
 //   notifications/<eventId>:<notifier>  each release event's delivery to each notifier
+// Pushes, requests and notifications carry `expireAt`: Firestore's TTL policy (infra/terraform)
+// deletes them after it.
 import type {
   DocumentData,
   DocumentReference,
@@ -12,6 +14,7 @@ import type {
   Firestore,
   Query,
   QuerySnapshot,
+  Timestamp,
   Transaction,
 } from '@google-cloud/firestore';
 import { emptyWorkload, isTerminal, type Release, type Workload } from '../engine/release.ts';
@@ -27,9 +30,19 @@ export const collections = {
   notifications: 'notifications',
 } as const;
 
+/** How long push and request records are kept before Firestore's TTL deletes them. */
+export const recordRetentionMs = 30 * 24 * 60 * 60 * 1000;
+
+/** When a record made at `now` (ms) expires: a Date, which Firestore stores as the Timestamp TTL needs. */
+export function recordExpiry(now: number): Date {
+  return new Date(now + recordRetentionMs);
+}
+
 export interface PushRecord {
   messageId: string;
   receivedAt: number;
+  /** Deleted by TTL after this (a Timestamp when read back). */
+  expireAt: Date | Timestamp;
   message: unknown;
   target: string | null;
   outcome: 'released' | 'ignored';
@@ -40,6 +53,8 @@ export interface PushRecord {
 export interface RequestRecord {
   requestId: string;
   receivedAt: number;
+  /** Deleted by TTL after this (a Timestamp when read back). */
+  expireAt: Date | Timestamp;
   command: string;
   target: string;
   requestedBy: string;

@@ -1,6 +1,6 @@
 // A control message (promote, abort, …) applied to its release in one transaction, with the answer
 // recorded under its request id: a redelivered command is answered again, not applied twice.
-import { marked, type RequestRecord } from '../adapters/store.ts';
+import { marked, type RequestRecord, recordExpiry } from '../adapters/store.ts';
 import { decideControl } from '../engine/control.ts';
 import type { Release } from '../engine/release.ts';
 import { controlMessage, describeIssues } from '../messages.ts';
@@ -38,6 +38,7 @@ export async function runControl(d: Deps, data: unknown): Promise<ControlResult>
       const doc: RequestRecord = {
         requestId: msg.requestId,
         receivedAt: now,
+        expireAt: recordExpiry(now),
         command: msg.command,
         target: msg.target,
         requestedBy: msg.requestedBy,

@@ -1,7 +1,7 @@
 // An image push (the `gcr` topic) becomes a release for each target of its repository, or a
 // recorded reason why not. Recorded per message id and target, so a redelivered push does nothing twice.
 
-import { marked, type PushRecord } from '../adapters/store.ts';
+import { marked, type PushRecord, recordExpiry } from '../adapters/store.ts';
 import { decidePush, parsePush } from '../engine/intake.ts';
 import type { Release } from '../engine/release.ts';
 import { artifactRegistryMessage, describeIssues } from '../messages.ts';
@@ -21,7 +21,13 @@ export async function runPush(d: Deps, messageId: string, data: unknown): Promis
   const log = d.log.with({ messageId });
   const now = d.now();
   const record = async (r: PushResult): Promise<PushResult[]> => {
-    const doc: PushRecord = { messageId, receivedAt: now, message: data ?? null, ...r };
+    const doc: PushRecord = {
+      messageId,
+      receivedAt: now,
+      expireAt: recordExpiry(now),
+      message: data ?? null,
+      ...r,
+    };
     await d.store.put(d.store.pushRef(messageId, r.target ?? '-'), doc);
     log.info(`push ignored: ${r.reason}`, { target: r.target });
     return [r];
@@ -74,7 +80,13 @@ export async function runPush(d: Deps, messageId: string, data: unknown): Promis
         toWake.push(release);
         r = { target: t.name, outcome: 'released', reason: null, releaseId: release.id };
       }
-      const doc: PushRecord = { messageId, receivedAt: now, message: data ?? null, ...r };
+      const doc: PushRecord = {
+        messageId,
+        receivedAt: now,
+        expireAt: recordExpiry(now),
+        message: data ?? null,
+        ...r,
+      };
       tx.set(ref, doc);
       return r;
     });

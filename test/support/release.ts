@@ -70,6 +70,8 @@ export interface FixtureOptions {
   canary?: Record<string, unknown>;
   /** spec.notifications of the target. */
   notifications?: unknown[];
+  /** The kubeconfig context the target names (default: the stack's own, with admin rights). */
+  context?: string;
 }
 
 /** A plain Deployment `api` with Services, and a target for it with zero delays unless told otherwise. */
@@ -108,7 +110,7 @@ export async function releaseFixture(prefix: string, opts: FixtureOptions = {}):
     metadata: { name },
     spec: {
       image: { repository },
-      cluster: { context: stackContext() },
+      cluster: { context: opts.context ?? stackContext() },
       namespace,
       workload: 'api',
       progressDeadlineSeconds: opts.progressDeadlineSeconds ?? 60,
