@@ -1,6 +1,7 @@
 // The Kubernetes adapter: the engine's Cluster operations as @kubernetes/client-node calls. Every
 // mutation reads first and writes only what differs, so a redelivered step changes nothing twice;
 // every failure leaves as a ClusterError whose `kind` decides retry or give up (isRetriable).
+import { randomBytes } from 'node:crypto';
 import {
   ApiException,
   AppsV1Api,
@@ -8,6 +9,7 @@ import {
   CoreV1Api,
   createConfiguration,
   DiscoveryV1Api,
+  EventsV1Api,
   type KubeConfig,
   type Middleware,
   PatchStrategy,
@@ -21,6 +23,7 @@ import { revisionDeployment } from './revision.ts';
 import {
   annotations,
   type Cluster,
+  type ClusterEvent,
   type EndpointCounts,
   labels,
   managerName,
@@ -77,6 +80,7 @@ export class KubernetesCluster implements Cluster {
   private readonly core: CoreV1Api;
   private readonly discovery: DiscoveryV1Api;
   private readonly autoscaling: AutoscalingV2Api;
+  private readonly events: EventsV1Api;
   private readonly calls: CallCount = { reads: 0, writes: 0 };
 
   /** `onCall` hears of every API request (the runtime counts them per invocation). */
@@ -105,6 +109,7 @@ export class KubernetesCluster implements Cluster {
     this.core = new CoreV1Api(configuration);
     this.discovery = new DiscoveryV1Api(configuration);
     this.autoscaling = new AutoscalingV2Api(configuration);
+    this.events = new EventsV1Api(configuration);
   }
 
   /** API requests made so far (a copy: take one before and one after to count an operation). */
@@ -401,6 +406,32 @@ export class KubernetesCluster implements Cluster {
     }
   }
 
+  async recordEvent(namespace: string, event: ClusterEvent): Promise<void> {
+    const apiVersion = event.regarding.kind === 'Deployment' ? 'apps/v1' : 'v1';
+    await attempt(`recording an Event about ${event.regarding.kind} "${event.regarding.name}"`, () =>
+      this.events.createNamespacedEvent({
+        namespace,
+        body: {
+          // Named as kubelet names its Events: the object's name and a unique suffix.
+          metadata: {
+            name: `${event.regarding.name}.${Date.now().toString(16)}${randomBytes(2).toString('hex')}`,
+            namespace,
+          },
+          // MicroTime: the API server wants exactly six fractional digits, and the client would send
+          // a Date with three, so the time goes as the string the server expects.
+          eventTime: microTime(new Date()) as unknown as Date,
+          reportingController: `switchyard.dev/${managerName}`,
+          reportingInstance: event.instance.slice(0, 128),
+          action: event.action.slice(0, 128),
+          reason: event.reason.slice(0, 128),
+          note: event.note.slice(0, 1024),
+          type: event.type,
+          regarding: { apiVersion, kind: event.regarding.kind, name: event.regarding.name, namespace },
+        },
+      }),
+    );
+  }
+
   private async readDeployment(namespace: string, name: string): Promise<V1Deployment | null> {
     return readOrNull(`reading Deployment "${name}" in namespace "${namespace}"`, () =>
       this.apps.readNamespacedDeployment({ name, namespace }),
@@ -577,4 +608,9 @@ export function toClusterError(err: unknown, what: string): ClusterError {
     });
   }
   throw err;
+}
+
+/** RFC 3339 with microseconds, as Kubernetes' MicroTime fields are written. */
+export function microTime(at: Date): string {
+  return at.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }

@@ -4,8 +4,8 @@
 // (infra/terraform/modules/switchyard-rbac) declares the same rules; infra/terraform/terraform.test.ts
 // checks that they are equal, and test/kubernetes/rbac.test.ts runs a release with these rights alone.
 //
-// Switchyard writes no Kubernetes Events (its release events are CloudEvents on Pub/Sub), reads no
-// ReplicaSets and needs nothing cluster-wide, so there are no such rules.
+// Switchyard only creates Events (never reads or changes them), reads no ReplicaSets and needs
+// nothing cluster-wide, so there are no such rules.
 import type { V1PolicyRule, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { labels, managerName } from './types.ts';
 
@@ -39,6 +39,8 @@ export const switchyardRules: readonly PolicyRule[] = [
   },
   // The Gateway API router: weights of the user's HTTPRoute.
   { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'patch'] },
+  // Each phase change of a release, recorded on its revision (kubectl describe / get events).
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
 ];
 
 /** Name of Switchyard's Role and RoleBinding in each target namespace. */

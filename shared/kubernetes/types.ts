@@ -102,4 +102,19 @@ export interface Cluster {
    * selects it. "Not found" is success.
    */
   deleteRevision(namespace: string, deployment: string, guardServices: string[]): Promise<void>;
+  /** Records a Kubernetes Event about an object (kubectl describe and get events show it). */
+  recordEvent(namespace: string, event: ClusterEvent): Promise<void>;
+}
+
+/** A Kubernetes Event as Switchyard records them: what happened to which of its objects. */
+export interface ClusterEvent {
+  regarding: { kind: 'Deployment' | 'Service'; name: string };
+  /** CamelCase, machine-readable (the phase entered, e.g. Switching). */
+  reason: string;
+  /** What Switchyard did or saw (the cause of the transition, e.g. analysis). */
+  action: string;
+  note: string;
+  type: 'Normal' | 'Warning';
+  /** Who recorded it: the function instance. */
+  instance: string;
 }

@@ -3,6 +3,8 @@
 // dies in between leaves the release marked (eventsPending), and the sweep publishes the rest. An
 // event may so go out twice, always with the same id; never is one lost or a release held up.
 import type { Release } from '../engine/release.ts';
+import { type EngineTarget, strategyOf } from '../engine/target.ts';
+import type { Cluster } from '../kubernetes/types.ts';
 import { releaseEvent } from '../notify/event.ts';
 import type { Deps } from './deps.ts';
 import { count } from './metrics.ts';
@@ -56,4 +58,43 @@ export async function announcePending(d: Deps, olderThanMs: number): Promise<num
     published += await announce(d, release);
   }
   return published;
+}
+
+const warningPhases = new Set(['RollingBack', 'RolledBack', 'Aborted', 'Failed']);
+
+/**
+ * Records the phase changes a step committed as Kubernetes Events on the revision they concern (or
+ * the Service before there is one), so `kubectl describe` and `kubectl get events` tell the story
+ * too. Best effort: an Event that cannot be written is logged and the release goes on.
+ */
+export async function recordClusterEvents(
+  d: Deps,
+  cluster: Cluster,
+  target: EngineTarget,
+  before: Release,
+  after: Release,
+): Promise<void> {
+  const changes = after.history.slice(before.history.length).filter((h) => h.from !== h.to);
+  if (changes.length === 0) return;
+  const revision = after.green ?? after.adoption?.revision ?? null;
+  const regarding = revision
+    ? { kind: 'Deployment' as const, name: revision.deployment }
+    : { kind: 'Service' as const, name: strategyOf(target).activeService };
+  for (const h of changes) {
+    try {
+      await cluster.recordEvent(target.spec.namespace, {
+        regarding,
+        reason: h.to,
+        action: h.cause,
+        note: `release ${after.id}: ${h.from ?? 'new'} -> ${h.to}${h.reason ? `: ${h.reason}` : ''}`,
+        type: warningPhases.has(h.to) ? 'Warning' : 'Normal',
+        instance: d.owner,
+      });
+    } catch (err) {
+      d.log.warn(`Kubernetes Event not recorded: ${err instanceof Error ? err.message : String(err)}`, {
+        releaseId: after.id,
+        target: target.name,
+      });
+    }
+  }
 }

@@ -12,7 +12,7 @@ import type { Cluster } from '../kubernetes/types.ts';
 import type { StepMessage } from '../messages.ts';
 import { TargetStore } from '../target/store.ts';
 import type { Deps } from './deps.ts';
-import { announce } from './events.ts';
+import { announce, recordClusterEvents } from './events.ts';
 import { execute } from './execute.ts';
 import { cleanUpFinishedRuns, runningRuns, takeMeasurements } from './measure.ts';
 import { noteRelease } from './metrics.ts';
@@ -77,6 +77,7 @@ export async function runStep(d: Deps, msg: StepMessage): Promise<StepResult> {
       commands: decision.commands.length,
     });
     await announce(d, next);
+    await recordClusterEvents(d, cluster, target, release, next);
     if (runningRuns(release).length > runningRuns(next).length)
       await cleanUpFinishedRuns(target, next, kubeConfig, d.now);
     await dispatchWake(d, next);

@@ -9,12 +9,14 @@ import {
   AppsV1Api,
   AutoscalingV2Api,
   CoreV1Api,
+  EventsV1Api,
   KubeConfig,
   NetworkingV1Api,
   RbacAuthorizationV1Api,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { waitFor } from '../../infra/local/process.ts';
 import type { PushRecord } from '../../shared/adapters/store.ts';
 import { rbacManifests } from '../../shared/kubernetes/rbac.ts';
 import { releaseHarness } from '../support/harness.ts';
@@ -149,6 +151,25 @@ describe('Switchyard with only its Role (shared/kubernetes/rbac.ts)', () => {
     });
     expect(moved.spec?.scaleTargetRef.name).toBe(done.green!.deployment);
     expect((await f.kube.batch.listNamespacedJob({ namespace: f.namespace })).items).toEqual([]);
+
+    // Each phase change is a Kubernetes Event on the green revision, recorded under the Role too.
+    // The step records them just after its commit: wait for the last one.
+    const events = f.kube.kubeConfig.makeApiClient(EventsV1Api);
+    const recorded = await waitFor(
+      async () => {
+        const mine = (await events.listNamespacedEvent({ namespace: f.namespace })).items.filter(
+          (e) =>
+            e.reportingController === 'switchyard.dev/switchyard' &&
+            e.regarding?.name === done.green!.deployment,
+        );
+        return mine.some((e) => e.reason === 'Succeeded') ? mine : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the Kubernetes Event of Succeeded' },
+    );
+    expect(recorded.map((e) => e.reason)).toEqual(
+      expect.arrayContaining(['PrePromotionAnalysis', 'Switching', 'ScalingDown', 'Succeeded']),
+    );
+    expect(recorded.find((e) => e.reason === 'Succeeded')?.note).toMatch(new RegExp(`^release ${done.id}: `));
 
     // The push's record is kept for 30 days, then removed by Firestore's TTL (expireAt).
     const record = (await f.store.pushRef(messageId, f.name).get()).data() as PushRecord;

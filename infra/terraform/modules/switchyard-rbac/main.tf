@@ -16,6 +16,7 @@ locals {
     { api_groups = ["batch"], resources = ["jobs"], verbs = ["get", "create", "delete"] },
     { api_groups = ["networking.k8s.io"], resources = ["ingresses"], verbs = ["get", "create", "patch", "delete"] },
     { api_groups = ["gateway.networking.k8s.io"], resources = ["httproutes"], verbs = ["get", "patch"] },
+    { api_groups = ["events.k8s.io"], resources = ["events"], verbs = ["create"] },
   ]
 
   labels = {
