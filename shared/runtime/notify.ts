@@ -2,6 +2,7 @@
 // target that asks for it. Each delivery is recorded (notifications/<eventId>:<notifier>), so an
 // event delivered twice by Pub/Sub, or published twice, is sent once. A notifier that fails or hangs
 // is tried a few times, recorded as failed, and left: nothing here reaches back into a release.
+import { recordExpiry } from '../adapters/store.ts';
 import { describeIssues } from '../messages.ts';
 import { type DeliveryResult, postJson, readSecret, SecretError } from '../notify/deliver.ts';
 import { type ReleaseEvent, releaseEventSchema, wanted } from '../notify/event.ts';
@@ -12,8 +13,6 @@ import { noteRelease } from './metrics.ts';
 
 /** A delivery another invocation started this recently is left to it. */
 const sendingClaimMs = 2 * 60_000;
-/** Delivery records are kept this long (Firestore TTL on expireAt removes them). */
-const keepRecordsMs = 30 * 24 * 3600_000;
 
 export interface NotifyResult {
   delivered: string[];
@@ -83,7 +82,7 @@ async function deliverOnce(
       attempts: 0,
       httpStatus: null,
       error: null,
-      expireAt: new Date(now + keepRecordsMs),
+      expireAt: recordExpiry(now),
     };
     tx.set(ref, doc);
     return true;
