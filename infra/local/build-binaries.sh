@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the local Kubernetes stack's binaries from pinned Go modules:
-#   etcd (infra/local/etcd), kube-apiserver, kube-controller-manager, kube-scheduler
+#   etcd (infra/local/etcd), kube-apiserver, kube-controller-manager, kube-scheduler and kubectl
 #   (infra/local/kube), kwok and kwokctl (sigs.k8s.io/kwok).
 # Binaries are cached by version and by the hash of the pinning files, so a second run
 # returns at once. Prints the binary folder on stdout; progress goes to stderr.
@@ -16,7 +16,7 @@ cache_root=${SWITCHYARD_CACHE:-$HOME/.cache/switchyard}
 key=$(cat "$here/kube/go.mod" "$here/kube/go.sum" "$here/etcd/go.mod" "$here/etcd/go.sum" "$0" | sha256sum | cut -c1-12)
 bin="$cache_root/bin/kube-$KUBE_VERSION-kwok-$KWOK_VERSION-$key"
 
-want=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl)
+want=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl)
 missing=()
 for b in "${want[@]}"; do [ -x "$bin/$b" ] || missing+=("$b"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "$bin"; exit 0; fi
@@ -44,7 +44,7 @@ for b in "${missing[@]}"; do
     etcd)
       log "building etcd (first time only)"
       (cd "$here/etcd" && go build -trimpath -o "$bin.partial/etcd" .) ;;
-    kube-*)
+    kube-*|kubectl)
       log "building $b $KUBE_VERSION (first time only; several minutes on 2 cores)"
       (cd "$here/kube" && go build -trimpath -ldflags "-s -w $stamp" -o "$bin.partial/$b" "k8s.io/kubernetes/cmd/$b") ;;
     kwok|kwokctl)

@@ -96,7 +96,7 @@ export interface KubeState {
   workdir: string;
   /** Absolute path of the admin kubeconfig (client certificate auth). */
   kubeconfig: string;
-  /** Folder of the etcd, kube-* and kwok binaries. */
+  /** Folder of the etcd, kube-*, kubectl and kwok binaries. */
   binDir: string;
   /** https://127.0.0.1:<port> */
   apiServer: string;
@@ -109,7 +109,15 @@ export interface KubeState {
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
 const buildScript = join(repoRoot, 'infra', 'local', 'build-binaries.sh');
 const stagesDir = join(repoRoot, 'infra', 'local', 'kube', 'stages');
-const binaries = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'kwokctl'];
+const binaries = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kubectl',
+  'kwok',
+  'kwokctl',
+];
 
 /**
  * Runs infra/local/build-binaries.sh (cached: returns at once after the first build) and returns the

@@ -1,10 +1,11 @@
 //go:build tools
 
-// Package tools pins the control-plane commands built by build.sh.
+// Package tools pins the Kubernetes commands built by ../build-binaries.sh.
 package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
