@@ -1,19 +1,77 @@
-// With no Google project configured, the CLI talks to the local dev stack (`switchyard dev up`).
+// Where the CLI's Firestore and Pub/Sub are: Google Cloud with Application Default Credentials when a
+// project is named (`--project`, or GOOGLE_CLOUD_PROJECT / GCLOUD_PROJECT), else the local dev stack
+// that `switchyard dev up` started (its stack.json), else nowhere (commands then say what to do).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultStateDir } from '../infra/local/stack.ts';
 
-/** Fills the emulator variables from the default dev stack when GOOGLE_CLOUD_PROJECT is unset. */
-export function useLocalStackWhenUnset(): void {
-  if (process.env.GOOGLE_CLOUD_PROJECT) return;
-  const file = join(defaultStateDir(), 'stack.json');
-  if (!existsSync(file)) return;
-  const state = JSON.parse(readFileSync(file, 'utf8')) as {
-    projectId: string;
-    parts: { firestore?: { host: string }; pubsub?: { host: string }; kubernetes?: { kubeconfig: string } };
+/** How the CLI found its backend, for messages that say what to do when it cannot be reached. */
+export type EnvironmentSource =
+  /** `--project`: Google Cloud, unless the environment names emulators itself. */
+  | { kind: 'flag'; project: string }
+  /** GOOGLE_CLOUD_PROJECT or GCLOUD_PROJECT was set (with or without emulator hosts). */
+  | { kind: 'environment'; project: string }
+  /** The local dev stack described by `<stateDir>/stack.json`. */
+  | { kind: 'local-stack'; project: string; stateDir: string }
+  /** No project anywhere: commands that need Firestore fail with advice. */
+  | { kind: 'none'; stateDir: string };
+
+/** What `switchyard dev up` writes: the project and the parts' addresses. */
+export interface StackFile {
+  projectId: string;
+  parts: { firestore?: { host: string }; pubsub?: { host: string }; kubernetes?: { kubeconfig: string } };
+}
+
+/**
+ * Pure: the variables to set for a `--project` flag and an environment, and where they point.
+ * `--project` never falls back to the local stack (the stack file is not even read), so a typo in an
+ * emulator variable cannot turn a production command into a local one or the other way round; only
+ * emulator hosts set explicitly in the environment are kept.
+ */
+export function resolveEnvironment(
+  env: NodeJS.ProcessEnv,
+  project: string | undefined,
+  stackDir: string,
+  readStack: (dir: string) => StackFile | null,
+): { set: Record<string, string>; source: EnvironmentSource } {
+  if (project) return { set: { GOOGLE_CLOUD_PROJECT: project }, source: { kind: 'flag', project } };
+  const fromEnv = env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT;
+  if (fromEnv) return { set: {}, source: { kind: 'environment', project: fromEnv } };
+  const stack = readStack(stackDir);
+  if (!stack) return { set: {}, source: { kind: 'none', stateDir: stackDir } };
+  const set: Record<string, string> = {
+    GOOGLE_CLOUD_PROJECT: stack.projectId,
+    // No Google metadata server beside the emulators: the client libraries must not probe for one.
+    METADATA_SERVER_DETECTION: env.METADATA_SERVER_DETECTION ?? 'none',
   };
-  process.env.GOOGLE_CLOUD_PROJECT = state.projectId;
-  if (state.parts.firestore) process.env.FIRESTORE_EMULATOR_HOST ??= state.parts.firestore.host;
-  if (state.parts.pubsub) process.env.PUBSUB_EMULATOR_HOST ??= state.parts.pubsub.host;
-  if (state.parts.kubernetes) process.env.KUBECONFIG ??= state.parts.kubernetes.kubeconfig;
+  const { firestore, pubsub, kubernetes } = stack.parts;
+  if (firestore && !env.FIRESTORE_EMULATOR_HOST) set.FIRESTORE_EMULATOR_HOST = firestore.host;
+  if (pubsub && !env.PUBSUB_EMULATOR_HOST) set.PUBSUB_EMULATOR_HOST = pubsub.host;
+  if (kubernetes && !env.KUBECONFIG) set.KUBECONFIG = kubernetes.kubeconfig;
+  return { set, source: { kind: 'local-stack', project: stack.projectId, stateDir: stackDir } };
+}
+
+function readStackFile(dir: string): StackFile | null {
+  const file = join(dir, 'stack.json');
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as StackFile;
+  } catch {
+    return null;
+  }
+}
+
+let source: EnvironmentSource | undefined;
+
+/** Sets the process environment for `--project` (or its absence), once per invocation. */
+export function applyEnvironment(project?: string): EnvironmentSource {
+  const resolved = resolveEnvironment(process.env, project, defaultStateDir(), readStackFile);
+  Object.assign(process.env, resolved.set);
+  source = resolved.source;
+  return source;
+}
+
+/** Where the backend was found (applyEnvironment() runs before every command's action). */
+export function environmentSource(): EnvironmentSource {
+  return source ?? applyEnvironment();
 }

@@ -1,21 +1,25 @@
 // `switchyard dev up|down|status`: the local stack of real parts (LOCAL-STACK.md).
 import { Command, Option } from 'commander';
 import { firebasePorts, LocalStack, type StackStatus, stackEnv } from '../../infra/local/stack.ts';
-import { type OutputFormat, parseOutputFormat, print } from '../output.ts';
+import { exitCodes } from '../exit-codes.ts';
+import { type OutputFormat, outputOption, parseOutputFormat, print } from '../output.ts';
 
 function describe(status: StackStatus): string {
   const lines = [`project     ${status.projectId}`, `state dir   ${status.stateDir}`, ''];
   for (const [name, part] of Object.entries(status.parts)) {
     lines.push(`${name.padEnd(11)} ${part.state}${part.detail ? ` (${part.detail})` : ''}`);
   }
-  const env = stackEnv(status);
   lines.push('', 'Point clients at the stack with:');
-  for (const [k, v] of Object.entries(env)) lines.push(`  export ${k}=${v}`);
+  for (const line of exports(status)) lines.push(`  ${line}`);
   return lines.join('\n');
 }
 
-const outputOption = () =>
-  new Option('-o, --output <format>', 'json, yaml or text').default('text').argParser(parseOutputFormat);
+/** Shell lines that point clients at the stack; kubectl comes last on PATH, after the user's own. */
+function exports(status: StackStatus): string[] {
+  const lines = Object.entries(stackEnv(status)).map(([k, v]) => `export ${k}=${v}`);
+  if (status.kubeBinDir) lines.push(`export PATH="$PATH:${status.kubeBinDir}"`);
+  return lines;
+}
 
 export function devCommand(): Command {
   const dev = new Command('dev')
@@ -35,11 +39,11 @@ export function devCommand(): Command {
       'start every part that is not running; harmless when the stack is up, recovers after a crash',
     )
     .addOption(outputOption())
-    .addHelpText('after', '\nExample:\n  switchyard dev up && eval "$(switchyard dev status -o env)"')
     .action(async (opts: { output: OutputFormat }, cmd: Command) => {
       const status = await stackOf(cmd).up();
       print(opts.output, status, describe);
-      if (Object.values(status.parts).some((p) => p.state !== 'running')) process.exitCode = 1;
+      if (Object.values(status.parts).some((p) => p.state !== 'running'))
+        process.exitCode = exitCodes.failure;
     });
 
   dev
@@ -51,24 +55,23 @@ export function devCommand(): Command {
 
   dev
     .command('status')
-    .description('show the parts and how to reach them; exit code 0 only when all parts run')
+    .description(
+      'show the parts of the local stack and how to reach them; exit code 0 only when all parts run',
+    )
     .addOption(
       new Option('-o, --output <format>', 'json, yaml, text, or env (shell exports)')
         .default('text')
         .argParser((v: string) => (v === 'env' ? v : parseOutputFormat(v))),
     )
-    .addHelpText(
-      'after',
-      '\nExamples:\n  switchyard dev status -o json\n  eval "$(switchyard dev status -o env)"',
-    )
     .action(async (opts: { output: OutputFormat | 'env' }, cmd: Command) => {
       const status = await stackOf(cmd).status();
       if (opts.output === 'env') {
-        for (const [k, v] of Object.entries(stackEnv(status))) process.stdout.write(`export ${k}=${v}\n`);
+        for (const line of exports(status)) process.stdout.write(`${line}\n`);
       } else {
         print(opts.output, status, describe);
       }
-      if (Object.values(status.parts).some((p) => p.state !== 'running')) process.exitCode = 1;
+      if (Object.values(status.parts).some((p) => p.state !== 'running'))
+        process.exitCode = exitCodes.failure;
     });
   return dev;
 }

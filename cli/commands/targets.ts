@@ -3,30 +3,18 @@
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { Command, Option } from 'commander';
-import { firestoreClient } from '../../shared/adapters/clients.ts';
 import type { AnalysisTemplate } from '../../shared/analysis/schema.ts';
-import { type Config, config } from '../../shared/config.ts';
 import {
   checkTemplateReferences,
   parseReleaseTargets,
   type ReleaseTarget,
   type TargetError,
 } from '../../shared/target/schema.ts';
-import { type ApplyOutcome, type StoredTarget, TargetStore } from '../../shared/target/store.ts';
-import { type OutputFormat, parseOutputFormat, print } from '../output.ts';
+import type { ApplyOutcome, StoredTarget, TargetStore } from '../../shared/target/store.ts';
+import { explainFailure, withBackend } from '../backend.ts';
+import { exitCodes } from '../exit-codes.ts';
+import { type OutputFormat, outputOption, print, table } from '../output.ts';
 
-/** Exit codes scripts can rely on. */
-export const exitCodes = { ok: 0, failure: 1, invalidInput: 2 } as const;
-
-const exitCodeHelp = `
-Exit codes:
-  0  success
-  1  runtime failure (e.g. Firestore unreachable, GOOGLE_CLOUD_PROJECT not set)
-  2  invalid input (unreadable file, YAML or schema errors, a reference to an analysis template
-     that does not exist); nothing was stored`;
-
-const outputOption = () =>
-  new Option('-o, --output <format>', 'json, yaml or text').default('text').argParser(parseOutputFormat);
 const fileOption = () =>
   new Option(
     '-f, --filename <file>',
@@ -90,33 +78,11 @@ function actor(): string {
 
 /** Runs `work` with a TargetStore on the configured Firestore, and closes the client after. */
 async function withStore<T>(work: (store: TargetStore) => Promise<T>): Promise<T> {
-  const cfg = config();
-  const db = firestoreClient(cfg);
   try {
-    return await work(new TargetStore(db));
+    return await withBackend((b) => work(b.targets));
   } catch (err) {
-    throw new Error(firestoreAdvice(err, cfg));
-  } finally {
-    await db.terminate();
+    throw explainFailure(err);
   }
-}
-
-/** A Firestore failure in words that say what to check (gRPC status codes 14, 7, 16). */
-function firestoreAdvice(err: unknown, cfg: Config): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const code = (err as { code?: unknown }).code;
-  const where = cfg.firestoreEmulatorHost
-    ? `the Firestore emulator at ${cfg.firestoreEmulatorHost}`
-    : `Firestore of project ${cfg.projectId}`;
-  if (code === 14)
-    return `cannot reach ${where} (${message.split('\n')[0]}): ${
-      cfg.firestoreEmulatorHost
-        ? 'is the local stack up? See switchyard dev status'
-        : 'check the network and that Firestore is enabled in the project'
-    }`;
-  if (code === 7 || code === 16)
-    return `${where} refused access (${message.split('\n')[0]}): check your credentials (gcloud auth application-default login) and roles`;
-  return message;
 }
 
 function plural(n: number, word: string): string {
@@ -144,7 +110,7 @@ async function unresolvedForValidate(result: Extract<FileResult, { ok: true }>):
     known = await withStore((store) => store.templateNames());
   } catch (err) {
     process.stderr.write(
-      `switchyard: stored analysis templates not checked: ${err instanceof Error ? err.message : String(err)}\n`,
+      `switchyard validate: stored analysis templates not checked: ${err instanceof Error ? err.message : String(err)}\n`,
     );
     return local;
   }
@@ -164,10 +130,6 @@ export function validateCommand(): Command {
     .description('check a ReleaseTarget file and list every error with its line and path; stores nothing')
     .addOption(fileOption())
     .addOption(outputOption())
-    .addHelpText(
-      'after',
-      `\nExamples:\n  switchyard validate -f examples/blue-green.yaml\n  cat targets.yaml | switchyard validate -f - -o json\n${exitCodeHelp}`,
-    )
     .action(async (opts: { filename: string; output: OutputFormat }) => {
       const result = readTargets(opts.filename);
       if (!result.ok) return reportInvalid(opts.output, result, '');
@@ -194,14 +156,10 @@ interface AppliedRow extends ApplyOutcome {
 export function applyCommand(): Command {
   return new Command('apply')
     .description(
-      'store the ReleaseTargets and AnalysisTemplates of a file: all of them or, on any error, none (the file is validated first)',
+      'store the ReleaseTargets and AnalysisTemplates of a file: all of them or, on any error, none; prints created, configured or unchanged for each',
     )
     .addOption(fileOption())
     .addOption(outputOption())
-    .addHelpText(
-      'after',
-      `\nPrints created, configured (changed) or unchanged for each template and target.\n\nExamples:\n  switchyard apply -f examples/blue-green.yaml\n  switchyard apply -f examples/analysis.yaml -o json\n${exitCodeHelp}`,
-    )
     .action(async (opts: { filename: string; output: OutputFormat }) => {
       const result = readTargets(opts.filename);
       if (!result.ok) return reportInvalid(opts.output, result, '; nothing was applied');
@@ -245,28 +203,11 @@ function clusterOf(target: ReleaseTarget): string {
   return 'gke' in cluster ? cluster.gke : `context:${cluster.context}`;
 }
 
-/** Left-aligned columns, like kubectl get. */
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  return [header, ...rows]
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
 /** `switchyard targets`: the stored targets. */
 export function targetsCommand(): Command {
   return new Command('targets')
     .description('list the stored ReleaseTargets; a stored target that no longer validates is reported')
     .addOption(outputOption())
-    .addHelpText(
-      'after',
-      `\nExamples:\n  switchyard targets\n  switchyard targets -o json\n\nExit codes:\n  0  success\n  1  runtime failure, or a stored target is invalid (re-apply its file)`,
-    )
     .action(async (opts: { output: OutputFormat }) => {
       const { targets, invalid } = await withStore((store) => store.list());
       const data = {
@@ -305,10 +246,6 @@ export function templatesCommand(): Command {
       'list the stored named AnalysisTemplates (applied with apply -f); one that no longer validates is reported',
     )
     .addOption(outputOption())
-    .addHelpText(
-      'after',
-      `\nExamples:\n  switchyard templates\n  switchyard templates -o yaml\n\nExit codes:\n  0  success\n  1  runtime failure, or a stored template is invalid (re-apply its file)`,
-    )
     .action(async (opts: { output: OutputFormat }) => {
       const { templates, invalid } = await withStore((store) => store.listTemplates());
       const data = {

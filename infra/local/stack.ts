@@ -76,6 +76,8 @@ export interface StackStatus {
   pubsubEmulatorHost: string | null;
   kubeconfig: string | null;
   prometheusUrl: string | null;
+  /** Folder of the Kubernetes binaries the stack runs, kubectl among them. */
+  kubeBinDir: string | null;
   functions: { name: string; url: string; subscriptions: string[] }[];
   parts: Record<PartName, PartStatus>;
 }
@@ -229,6 +231,7 @@ export class LocalStack {
     );
     return {
       ...endpointsOf(file),
+      kubeBinDir: file.parts.kubernetes?.binDir ?? null,
       stateDir: this.stateDir,
       functions: (file.parts.functions?.functions ?? []).map((f) => ({
         name: f.name,

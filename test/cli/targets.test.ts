@@ -1,16 +1,14 @@
 // `switchyard validate`, `apply`, `targets` and `templates`, run as the real CLI process against the
 // Firestore emulator: exit codes scripts rely on, errors with file:line and path, all-or-nothing
 // apply, named analysis templates stored with the targets that use them.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { testFirestore } from '../support/clients.ts';
 import { stack, uniqueId } from '../support/stack.ts';
-
-const repoRoot = join(import.meta.dirname, '..', '..');
+import { bareEnv, type Run, switchyard as run } from './cli.ts';
 
 // Each test file gets its own Firestore project: the emulator keeps projects apart.
 const projectId = uniqueId('targets');
@@ -21,33 +19,14 @@ afterAll(async () => {
   await db.terminate();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `switchyard <args>` with the project's Node and the stack's Firestore emulator. */
+/** Runs `switchyard <args>` with the stack's Firestore emulator, in this file's own project. */
 function switchyard(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(repoRoot, 'cli', 'main.ts'), ...args],
-      {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          GOOGLE_CLOUD_PROJECT: projectId,
-          FIRESTORE_EMULATOR_HOST: stack().firestoreEmulatorHost,
-        },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    GOOGLE_CLOUD_PROJECT: projectId,
+    FIRESTORE_EMULATOR_HOST: stack().firestoreEmulatorHost,
+  };
+  return run(args, env);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: fixtures are edited into deliberately invalid shapes.
@@ -391,23 +370,10 @@ describe('named analysis templates', () => {
 
   it('validate without any Firestore configured reports the reference, saying stored templates were not checked', async () => {
     const file = yamlFile('offline.yaml', target('offline', analysedWith('latency')));
-    const run = await new Promise<Run>((resolve) => {
-      // No Firestore at all: no project, no emulator, and no local dev stack for the CLI to fall
-      // back to (stack-env.ts reads stack.json from SWITCHYARD_STACK_DIR).
-      const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_STACK_DIR: join(dir, 'no-stack') };
-      delete env.GOOGLE_CLOUD_PROJECT;
-      delete env.GCLOUD_PROJECT;
-      delete env.FIRESTORE_EMULATOR_HOST;
-      execFile(
-        process.execPath,
-        [join(repoRoot, 'cli', 'main.ts'), 'validate', '-f', file],
-        { cwd: repoRoot, env },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-      );
-    });
-    expect(run.code, run.stderr).toBe(2);
-    expect(run.stderr).toContain(
+    // No Firestore at all: no project, no emulator, and no local dev stack for the CLI to fall back to.
+    const offline = await run(['validate', '-f', file], bareEnv(join(dir, 'no-stack')));
+    expect(offline.code, offline.stderr).toBe(2);
+    expect(offline.stderr).toContain(
       'no analysis template "latency" in spec.analysis.templates (not in this file; apply checks stored templates)',
     );
   });
@@ -470,5 +436,108 @@ describe('named analysis templates', () => {
     const run = await switchyard('targets', '-o', 'json');
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout).invalid).toEqual([]);
+  });
+});
+
+describe('--help', () => {
+  const commands = [
+    'apply',
+    'validate',
+    'targets',
+    'templates',
+    'get',
+    'list',
+    'history',
+    'watch',
+    'push',
+    'promote',
+    'abort',
+    'retry',
+    'restart',
+    'undo',
+    'pause',
+    'resume',
+    'dev',
+    'dev up',
+    'dev down',
+    'dev status',
+    'demo',
+  ];
+
+  it('of the CLI and of every command shows examples and the exit codes, exit code 0', async () => {
+    const runs: [string, Run][] = [];
+    // A few at a time: each is a Node process on a shared machine.
+    const all = ['', ...commands];
+    for (let i = 0; i < all.length; i += 4) {
+      const batch = all.slice(i, i + 4);
+      runs.push(
+        ...(await Promise.all(
+          batch.map(
+            async (c): Promise<[string, Run]> => [
+              c,
+              await switchyard(...c.split(' ').filter(Boolean), '--help'),
+            ],
+          ),
+        )),
+      );
+    }
+    for (const [command, help] of runs) {
+      expect({ command, code: help.code }).toEqual({ command, code: 0 });
+      expect(help.stdout, command).toContain(`Usage: switchyard ${command}`.trimEnd());
+      expect(help.stdout, command).toMatch(/\nExamples?:\n/);
+      expect(help.stdout, command).toMatch(/\nExit codes:\n {2}0 /);
+    }
+  }, 240_000); // 22 CLI processes on a shared two-core machine
+
+  it('a usage error exits 2 and points at --help', async () => {
+    const missing = await switchyard('get');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("missing required argument 'name'");
+    expect(missing.stderr).toContain('--help');
+    const badFormat = await switchyard('targets', '-o', 'xml');
+    expect(badFormat.code).toBe(2);
+    expect(badFormat.stderr).toContain('unknown output format "xml": use json, yaml or text');
+  });
+});
+
+describe('where the CLI finds Firestore', () => {
+  it('uses the local dev stack when no project is named', async () => {
+    const listed = await run(['list', '-o', 'json'], bareEnv(stack().stateDir));
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(Array.isArray(JSON.parse(listed.stdout))).toBe(true);
+  });
+
+  it('says to start the local stack or pass --project when there is neither (exit code 1)', async () => {
+    const none = await run(['targets'], bareEnv(join(dir, 'no-stack')));
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(
+      'switchyard targets: no Google Cloud project: run `switchyard dev up` to use the local stack',
+    );
+    expect(none.stderr).toContain('or pass --project <id> for Google Cloud');
+  });
+
+  it('says the local stack is not running when its emulator does not answer, at once', async () => {
+    const stale = join(dir, 'stale-stack');
+    mkdirSync(stale, { recursive: true });
+    // As left by a stack whose processes died: nothing listens on port 1.
+    writeFileSync(
+      join(stale, 'stack.json'),
+      JSON.stringify({
+        projectId: 'gone',
+        parts: { firestore: { host: '127.0.0.1:1' }, pubsub: { host: '127.0.0.1:1' } },
+      }),
+    );
+    const run1 = await run(['get', 'api'], bareEnv(stale));
+    expect(run1.code).toBe(1);
+    expect(run1.stderr).toContain(
+      `switchyard get: the local stack in ${stale} is not running (its Firestore emulator at 127.0.0.1:1 does not answer): run \`switchyard dev up\``,
+    );
+  });
+
+  it('with --project goes to Google Cloud, never to the local stack that is running', async () => {
+    const remote = await run(['--project', 'cli-no-such-project', 'list'], bareEnv(stack().stateDir));
+    expect(remote.code).toBe(1);
+    expect(remote.stderr).toContain('project cli-no-such-project');
+    expect(remote.stderr).not.toContain('emulator');
   });
 });
