@@ -21,7 +21,7 @@ import type { PushRecord } from '../../shared/adapters/store.ts';
 import { rbacManifests } from '../../shared/kubernetes/rbac.ts';
 import { releaseHarness } from '../support/harness.ts';
 import { createTestNamespace, deleteNamespace, stackKubeClients } from '../support/kube.ts';
-import { hpa } from '../support/kube-fixtures.ts';
+import { createStableIngress, hpa } from '../support/kube-fixtures.ts';
 import { stack, uniqueId } from '../support/stack.ts';
 
 interface KubeconfigFile {
@@ -188,29 +188,7 @@ describe('Switchyard with only its Role (shared/kubernetes/rbac.ts)', () => {
     });
     await grant(f.namespace, member);
     const networking = f.kube.kubeConfig.makeApiClient(NetworkingV1Api);
-    await networking.createNamespacedIngress({
-      namespace: f.namespace,
-      body: {
-        metadata: { name: 'api' },
-        spec: {
-          ingressClassName: 'nginx',
-          rules: [
-            {
-              host: 'api.example.com',
-              http: {
-                paths: [
-                  {
-                    path: '/',
-                    pathType: 'Prefix',
-                    backend: { service: { name: 'api', port: { number: 80 } } },
-                  },
-                ],
-              },
-            },
-          ],
-        },
-      },
-    });
+    await createStableIngress(f.kube, f.namespace);
 
     await f.push(2);
     const id = `${f.name}-1`;

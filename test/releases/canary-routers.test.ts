@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Release } from '../../shared/engine/release.ts';
 import { httpRouteApi } from '../../shared/routers/gateway-httproute/index.ts';
 import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
+import { createStableIngress } from '../support/kube-fixtures.ts';
 import { type Fixture, releaseFixture } from '../support/release.ts';
 
 const revisionLabel = 'switchyard.dev/revision';
@@ -134,29 +135,7 @@ const nginx: RouterCase = {
   name: 'nginx',
   trafficRouting: { nginx: { stableIngress: 'api' } },
   async setup(fx) {
-    await fx.kube.kubeConfig.makeApiClient(NetworkingV1Api).createNamespacedIngress({
-      namespace: fx.namespace,
-      body: {
-        metadata: { name: 'api' },
-        spec: {
-          ingressClassName: 'nginx',
-          rules: [
-            {
-              host: 'api.example.com',
-              http: {
-                paths: [
-                  {
-                    path: '/',
-                    pathType: 'Prefix',
-                    backend: { service: { name: 'api', port: { number: 80 } } },
-                  },
-                ],
-              },
-            },
-          ],
-        },
-      },
-    });
+    await createStableIngress(fx.kube, fx.namespace);
     return () => undefined;
   },
   async weight(fx) {

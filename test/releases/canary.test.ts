@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Release } from '../../shared/engine/release.ts';
 import { httpRouteApi } from '../../shared/routers/gateway-httproute/index.ts';
 import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
+import { createStableIngress } from '../support/kube-fixtures.ts';
 import { type Fixture, type FixtureOptions, releaseFixture } from '../support/release.ts';
 
 let f: Fixture | undefined;
@@ -221,29 +222,7 @@ describe('canary: more steps, analysis, supersede', () => {
     });
     f = fx;
     const networking = fx.kube.kubeConfig.makeApiClient(NetworkingV1Api);
-    await networking.createNamespacedIngress({
-      namespace: fx.namespace,
-      body: {
-        metadata: { name: 'api' },
-        spec: {
-          ingressClassName: 'nginx',
-          rules: [
-            {
-              host: 'api.example.com',
-              http: {
-                paths: [
-                  {
-                    path: '/',
-                    pathType: 'Prefix',
-                    backend: { service: { name: 'api', port: { number: 80 } } },
-                  },
-                ],
-              },
-            },
-          ],
-        },
-      },
-    });
+    await createStableIngress(fx.kube, fx.namespace);
     await fx.push(2);
     const paused = await fx.waitRelease(`${fx.name}-1`, (r) => r.phase === 'AwaitingPromotion');
     const canaryIngress = await networking.readNamespacedIngress({

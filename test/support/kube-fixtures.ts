@@ -1,10 +1,11 @@
 // Small builders of the user's objects (plain Deployment, Service, HPA) and of revision specs for
 // tests of the Kubernetes adapter, plus a per-test namespace. Built by code, not copied YAML.
-import type {
-  V1Deployment,
-  V1PodTemplateSpec,
-  V1Service,
-  V2HorizontalPodAutoscaler,
+import {
+  NetworkingV1Api,
+  type V1Deployment,
+  type V1PodTemplateSpec,
+  type V1Service,
+  type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import type { TestContext } from 'vitest';
 import { revisionOf } from '../../shared/kubernetes/revision.ts';
@@ -91,4 +92,35 @@ export function revisionSpec(
     releaseId: `release-${workload}`,
     target: workload,
   };
+}
+
+/** The user's NGINX Ingress `api` for host api.example.com, sending / to Service `service`. */
+export async function createStableIngress(
+  kube: KubeClients,
+  namespace: string,
+  service = 'api',
+): Promise<void> {
+  await kube.kubeConfig.makeApiClient(NetworkingV1Api).createNamespacedIngress({
+    namespace,
+    body: {
+      metadata: { name: 'api' },
+      spec: {
+        ingressClassName: 'nginx',
+        rules: [
+          {
+            host: 'api.example.com',
+            http: {
+              paths: [
+                {
+                  path: '/',
+                  pathType: 'Prefix',
+                  backend: { service: { name: service, port: { number: 80 } } },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  });
 }
