@@ -178,8 +178,10 @@ try {
   const byFunction: Record<string, number> = {};
   for (const l of mine) {
     const fn = (l as CostLine & { function?: string }).function ?? '?';
-    byFunction[fn] = (byFunction[fn] ?? 0) + 1 / measured.length;
+    byFunction[fn] = (byFunction[fn] ?? 0) + 1;
   }
+  for (const fn of Object.keys(byFunction))
+    byFunction[fn] = Math.round((byFunction[fn]! / measured.length) * 10) / 10;
   const report = {
     releases: measured.length,
     failed: measured.filter((m) => m.release.phase !== 'Succeeded').length,
