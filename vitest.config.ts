@@ -11,6 +11,9 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Pure logic is fast, but a few tests load the functions' whole module graph (googleapis,
+          // functions-framework), which takes seconds on two busy cores.
+          testTimeout: 30_000,
           include: [
             'shared/**/*.test.ts',
             'functions/**/*.test.ts',

@@ -7,7 +7,7 @@ import type { PubSub } from '@google-cloud/pubsub';
 import { firestoreClient, pubsubClient } from '../shared/adapters/clients.ts';
 import { Store } from '../shared/adapters/store.ts';
 import { type Config, config } from '../shared/config.ts';
-import { ClusterError } from '../shared/kubernetes/cluster.ts';
+import { ClusterError } from '../shared/kubernetes/errors.ts';
 import { TargetStore } from '../shared/target/store.ts';
 import { CliError, exitCodes } from './exit-codes.ts';
 import { type EnvironmentSource, environmentSource } from './stack-env.ts';

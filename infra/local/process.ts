@@ -2,7 +2,7 @@
 // Every server runs in its own process group, detached from the caller, with its output in a log
 // file, so `dev down` (or a test run's teardown) can stop the server and all of its children.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -148,19 +148,24 @@ export async function httpReady(
 }
 
 /**
- * Runs `fn` while holding an exclusive lock file (created with O_EXCL). A lock older than
- * `staleMs` is taken to be left by a killed process and broken.
+ * Runs `fn` while holding an exclusive lock file (created with O_EXCL, holding the holder's pid). A
+ * lock whose holder is gone (killed), or older than `staleMs`, is broken.
  */
-export async function withLock<T>(lockFile: string, fn: () => Promise<T>, staleMs = 120_000): Promise<T> {
+export async function withLock<T>(lockFile: string, fn: () => Promise<T>, staleMs = 30 * 60_000): Promise<T> {
   await waitFor(
     () => {
       try {
-        closeSync(openSync(lockFile, 'wx'));
+        writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
         return true;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         try {
-          if (Date.now() - statSync(lockFile).mtimeMs > staleMs) rmSync(lockFile, { force: true });
+          const holder = Number(readFileSync(lockFile, 'utf8')) || undefined;
+          const old = Date.now() - statSync(lockFile).mtimeMs;
+          // A holder that has not written its pid yet is given a moment.
+          if ((holder !== undefined && !isAlive(holder) && old > 1000) || old > staleMs) {
+            rmSync(lockFile, { force: true });
+          }
         } catch {
           // removed by its holder meanwhile
         }

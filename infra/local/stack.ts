@@ -134,12 +134,24 @@ export class LocalStack {
     };
   }
 
+  /**
+   * The lock of everything that changes the stack: up, down and Prometheus backfills (which
+   * restart Prometheus). Another process's `dev up` must not see a restarting part as dead.
+   */
+  get lockFile(): string {
+    return join(this.stateDir, 'stack.lock');
+  }
+
   /** Brings every part up; parts already running are kept, dead ones are cleaned and restarted. */
   async up(): Promise<StackStatus> {
     // The stack's own clients talk only to emulators: no Google metadata server to look for.
     process.env.METADATA_SERVER_DETECTION ??= 'none';
-    const file = this.read();
     mkdirSync(this.stateDir, { recursive: true });
+    return withLock(this.lockFile, () => this.upLocked());
+  }
+
+  private async upLocked(): Promise<StackStatus> {
+    const file = this.read();
     const startedNow: PartName[] = [];
     const envBefore = JSON.stringify(envOf(file));
     const ensure = async <K extends PartName>(name: K): Promise<void> => {
@@ -198,6 +210,11 @@ export class LocalStack {
 
   /** Stops every part and removes the state file. Idempotent. */
   async down(): Promise<void> {
+    if (!existsSync(this.stateDir)) return;
+    await withLock(this.lockFile, () => this.downLocked());
+  }
+
+  private async downLocked(): Promise<void> {
     const file = this.read();
     for (const name of [...order].reverse()) {
       if (file.parts[name]) this.log(`${name}: stopping`);
@@ -251,10 +268,10 @@ export class LocalStack {
 
   /**
    * Loads exact series (OpenMetrics text with timestamps) into the stack's Prometheus. Prometheus
-   * restarts on the same port to pick them up, so callers are serialised by a lock file.
+   * restarts on the same port to pick them up, so callers are serialised by the stack's lock.
    */
   async backfillPrometheus(openMetrics: string): Promise<void> {
-    await withLock(join(this.stateDir, 'prometheus.lock'), async () => {
+    await withLock(this.lockFile, async () => {
       const file = this.read();
       if (!file.parts.prometheus) throw new Error('Prometheus is not running: run `switchyard dev up`');
       file.parts.prometheus = await backfill(file.parts.prometheus, openMetrics);

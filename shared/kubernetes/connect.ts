@@ -4,7 +4,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 // The container API alone: importing all of googleapis costs ~0.7 s of cold start.
 import { container, auth as googleAuth } from 'googleapis/build/src/apis/container/index.js';
-import { ClusterError, errorKindOfStatus } from './cluster.ts';
+import { ClusterError, errorKindOfStatus } from './errors.ts';
 import type { ClusterRef } from './types.ts';
 
 /** A Google OAuth access token and when it expires (ms since epoch; undefined: unknown). */

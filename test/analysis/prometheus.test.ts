@@ -60,14 +60,14 @@ function config(query: string, over: Record<string, unknown> = {}): PrometheusCo
 }
 
 /**
- * The provider, but measuring under the stack's Prometheus lock: another test file's backfill
+ * The provider, but measuring under the stack's lock: another test file's backfill
  * restarts the shared server, and a query landing in that gap would fail for reasons not ours.
  */
 function locked(provider: MetricProvider<PrometheusConfig>): MetricProvider<PrometheusConfig> {
   return {
     measure: (config, c) =>
       config.address === stack().prometheusUrl
-        ? withLock(join(stack().stateDir, 'prometheus.lock'), () => provider.measure(config, c))
+        ? withLock(join(stack().stateDir, 'stack.lock'), () => provider.measure(config, c))
         : provider.measure(config, c),
   };
 }

@@ -4,8 +4,9 @@
 import { ApiException, AutoscalingV2Api, KubeConfig } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { waitFor } from '../../infra/local/process.ts';
-import { isRetriable, KubernetesCluster, toClusterError } from '../../shared/kubernetes/cluster.ts';
+import { KubernetesCluster } from '../../shared/kubernetes/cluster.ts';
 import { connect } from '../../shared/kubernetes/connect.ts';
+import { isRetriable, toClusterError } from '../../shared/kubernetes/errors.ts';
 import { deploymentName, greenTemplate, revisionOf } from '../../shared/kubernetes/revision.ts';
 import { annotations, type EndpointCounts, labels, managerName } from '../../shared/kubernetes/types.ts';
 import { isNotFound, type KubeClients, kubeClients, waitForDeploymentAvailable } from '../support/kube.ts';

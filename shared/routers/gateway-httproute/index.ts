@@ -12,7 +12,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { invalid } from '../../errors.ts';
-import { toClusterError } from '../../kubernetes/cluster.ts';
+import { toClusterError } from '../../kubernetes/errors.ts';
 import { managerName } from '../../kubernetes/types.ts';
 import type { HeaderRoute, RouterContext, RouteState, TrafficRouter } from '../router.ts';
 import type { GatewayHttpRouteConfig } from './schema.ts';

@@ -15,7 +15,7 @@ import {
   type V1IngressRule,
 } from '@kubernetes/client-node';
 import { invalid } from '../../errors.ts';
-import { ClusterError, toClusterError } from '../../kubernetes/cluster.ts';
+import { ClusterError, toClusterError } from '../../kubernetes/errors.ts';
 import { annotations, labels, managerName } from '../../kubernetes/types.ts';
 import type { HeaderRoute, RouterContext, RouteState, TrafficRouter } from '../router.ts';
 import { canarySuffix, headerRouteAnnotation, type NginxCanaryConfig, nginxAnnotations } from './schema.ts';

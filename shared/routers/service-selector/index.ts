@@ -9,7 +9,8 @@
 // balances over. The message says so, with the counts.
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { invalid } from '../../errors.ts';
-import { ClusterError, KubernetesCluster, toClusterError } from '../../kubernetes/cluster.ts';
+import { KubernetesCluster } from '../../kubernetes/cluster.ts';
+import { ClusterError, toClusterError } from '../../kubernetes/errors.ts';
 import { labels, managerName, type RevisionStatus } from '../../kubernetes/types.ts';
 import type { RouterContext, RouteState, TrafficRouter } from '../router.ts';
 import type { ServiceSelectorConfig } from './schema.ts';

@@ -1,0 +1,124 @@
+// Failures of Kubernetes API calls as ClusterErrors: a kind the runtime acts on (retry or give up)
+// and a message that says what failed and what to fix.
+import { ApiException } from '@kubernetes/client-node';
+import type { ErrorKind } from '../errors.ts';
+
+/**
+ * What went wrong, in terms a caller can act on (the kinds of shared/errors.ts): 'not-found' (404),
+ * 'conflict' (409: changed meanwhile or being deleted), 'forbidden' (401/403: RBAC or credentials),
+ * 'invalid' (400/422 and other refusals), 'unavailable' (5xx, 429, network) and 'unsafe' (Switchyard
+ * refused, e.g. to delete a revision that still serves traffic or to touch an object it does not own).
+ */
+export type ClusterErrorKind = Exclude<ErrorKind, 'internal'>;
+
+/** An error of a cluster operation, with a message saying what failed and what to fix. */
+export class ClusterError extends Error {
+  readonly kind: ClusterErrorKind;
+  /** HTTP status of the API answer, when there was one. */
+  readonly status: number | undefined;
+  constructor(kind: ClusterErrorKind, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'ClusterError';
+    this.kind = kind;
+    this.status = options.status;
+  }
+}
+
+/**
+ * True when trying the same step again may succeed: the API was unavailable, or the object changed
+ * between read and write ('conflict'). Decided by the error's `kind` field only, so errors that
+ * crossed a serialisation boundary still classify. (The engine's retry policy for all errors is
+ * retriability() in shared/errors.ts, which agrees on these kinds.)
+ */
+export function isRetriable(err: unknown): boolean {
+  const kind = (err as { kind?: unknown } | null)?.kind;
+  return kind === 'unavailable' || kind === 'conflict';
+}
+
+/** Runs one API call, turning its failure into a ClusterError that names `what`. */
+export async function attempt<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw toClusterError(err, what);
+  }
+}
+
+/** Like attempt(), but "not found" is `null`. */
+export async function readOrNull<T>(what: string, call: () => Promise<T>): Promise<T | null> {
+  try {
+    return await call();
+  } catch (err) {
+    const e = toClusterError(err, what);
+    if (e.kind === 'not-found') return null;
+    throw e;
+  }
+}
+
+/** The error kind of an HTTP status of the Kubernetes (or any Google) API. */
+export function errorKindOfStatus(status: number): ClusterErrorKind {
+  if (status === 404) return 'not-found';
+  if (status === 409) return 'conflict';
+  if (status === 401 || status === 403) return 'forbidden';
+  if (status === 408 || status === 429 || status >= 500) return 'unavailable';
+  return 'invalid';
+}
+
+const advice: Record<ClusterErrorKind, string> = {
+  'not-found': 'check the names and namespace in the release target',
+  conflict: 'it changed meanwhile; the step will be retried',
+  forbidden: "grant Switchyard's service account access to it (RBAC) or check its credentials",
+  invalid: 'the API refused the request as given',
+  unavailable: 'the Kubernetes API is unavailable; the step will be retried',
+  unsafe: 'Switchyard refused to go on',
+};
+
+// Error codes of a failed connection (Node sockets, DNS, undici). Anything else unexpected is
+// rethrown as is: a bug should surface as itself (shared/errors.ts calls it 'internal').
+const networkCodes =
+  /^(E(CONN(REFUSED|RESET|ABORTED)|TIMEDOUT|NOTFOUND|AI_AGAIN|HOSTUNREACH|NETUNREACH|PIPE)|UND_ERR_.*)$/;
+
+function isNetworkError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && networkCodes.test(code)) return true;
+    if (e.name === 'TypeError' && e.message === 'fetch failed') return true;
+  }
+  return false;
+}
+
+/** The API's own explanation (a Status object's message), if the error body carries one. */
+function apiMessage(err: ApiException<unknown>): string {
+  let body: unknown = err.body;
+  if (typeof body === 'string') {
+    const text = body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return text.slice(0, 300) || err.message;
+    }
+  }
+  const message = (body as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : err.message;
+}
+
+/**
+ * Turns a failed API call into a ClusterError whose message says what failed and what to do.
+ * Rethrows anything that is neither an API answer nor a network failure, unchanged.
+ */
+export function toClusterError(err: unknown, what: string): ClusterError {
+  if (err instanceof ClusterError) return err;
+  if (err instanceof ApiException) {
+    const kind = errorKindOfStatus(err.code);
+    return new ClusterError(kind, `${what}: ${apiMessage(err)} (HTTP ${err.code}): ${advice[kind]}`, {
+      status: err.code,
+      cause: err,
+    });
+  }
+  if (isNetworkError(err)) {
+    return new ClusterError('unavailable', `${what}: ${(err as Error).message}: ${advice.unavailable}`, {
+      cause: err,
+    });
+  }
+  throw err;
+}
