@@ -55,6 +55,9 @@ export type Phase =
 
 const terminal: ReadonlySet<Phase> = new Set(['Succeeded', 'RolledBack', 'Aborted', 'Failed', 'Superseded']);
 
+/** Phases of a release that went wrong: on the way back to stable, or ended without switching. */
+export const failurePhases: ReadonlySet<Phase> = new Set(['RollingBack', 'RolledBack', 'Aborted', 'Failed']);
+
 /** A terminal phase never changes again. */
 export function isTerminal(phase: Phase): boolean {
   return terminal.has(phase);

@@ -4,7 +4,7 @@
 import { CloudEvent } from 'cloudevents';
 import { z } from 'zod';
 import type { AnalysisRun } from '../analysis/run.ts';
-import type { Phase, Release, Transition } from '../engine/release.ts';
+import { failurePhases, isTerminal, type Phase, type Release, type Transition } from '../engine/release.ts';
 import { type EventGroup, phases } from './schema.ts';
 
 export const releaseEventType = 'dev.switchyard.release.v1.transition';
@@ -178,9 +178,8 @@ const groupMatches: Record<EventGroup, (d: ReleaseEventData) => boolean> = {
   started: (d) => d.from === null,
   waiting: (d) => d.to === 'AwaitingPromotion' && d.from !== d.to,
   switched: (d) => d.to === 'Switching' && d.from !== d.to,
-  failures: (d) => ['RollingBack', 'RolledBack', 'Aborted', 'Failed'].includes(d.to) && d.from !== d.to,
-  finished: (d) =>
-    ['Succeeded', 'RolledBack', 'Aborted', 'Failed', 'Superseded'].includes(d.to) && d.from !== d.to,
+  failures: (d) => failurePhases.has(d.to) && d.from !== d.to,
+  finished: (d) => isTerminal(d.to) && d.from !== d.to,
 };
 
 /** Whether a notifier with filter `on` wants the event: a group that matches, or the phase entered. */

@@ -1,5 +1,6 @@
 // The Slack message of a release event: Block Kit blocks for people, and a plain `text` that Slack
 // shows in notifications and where blocks cannot be drawn.
+import { failurePhases, type Phase } from '../engine/release.ts';
 import type { ReleaseEventData } from './event.ts';
 
 /** Slack's mrkdwn treats &, < and > as control characters; everything we did not write is escaped. */
@@ -7,9 +8,9 @@ export function escapeMrkdwn(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
-const icon = (to: string): string => {
+const icon = (to: Phase): string => {
   if (to === 'Succeeded') return ':white_check_mark:';
-  if (['RollingBack', 'RolledBack', 'Aborted', 'Failed'].includes(to)) return ':x:';
+  if (failurePhases.has(to)) return ':x:';
   if (to === 'AwaitingPromotion') return ':double_vertical_bar:';
   if (to === 'Superseded') return ':fast_forward:';
   return ':arrows_counterclockwise:';

@@ -2,7 +2,7 @@
 // out on the events topic as CloudEvents, and the release records how far it got. A function that
 // dies in between leaves the release marked (eventsPending), and the sweep publishes the rest. An
 // event may so go out twice, always with the same id; never is one lost or a release held up.
-import type { Release } from '../engine/release.ts';
+import { failurePhases, type Release } from '../engine/release.ts';
 import { type EngineTarget, strategyOf } from '../engine/target.ts';
 import type { Cluster } from '../kubernetes/types.ts';
 import { releaseEvent } from '../notify/event.ts';
@@ -60,8 +60,6 @@ export async function announcePending(d: Deps, olderThanMs: number): Promise<num
   return published;
 }
 
-const warningPhases = new Set(['RollingBack', 'RolledBack', 'Aborted', 'Failed']);
-
 /**
  * Records the phase changes a step committed as Kubernetes Events on the revision they concern (or
  * the Service before there is one), so `kubectl describe` and `kubectl get events` tell the story
@@ -87,7 +85,7 @@ export async function recordClusterEvents(
         reason: h.to,
         action: h.cause,
         note: `release ${after.id}: ${h.from ?? 'new'} -> ${h.to}${h.reason ? `: ${h.reason}` : ''}`,
-        type: warningPhases.has(h.to) ? 'Warning' : 'Normal',
+        type: failurePhases.has(h.to) ? 'Warning' : 'Normal',
         instance: d.owner,
       });
     } catch (err) {
