@@ -15,10 +15,12 @@ import { firestoreClient, pubsubClient } from '../shared/adapters/clients.ts';
 import { Store } from '../shared/adapters/store.ts';
 import { config } from '../shared/config.ts';
 import { isTerminal, type Release } from '../shared/engine/release.ts';
+import { sampleImage } from '../shared/registry/image.ts';
+import { uploadImage } from '../shared/registry/upload.ts';
 import type { InvocationMetrics } from '../shared/runtime/metrics.ts';
 import { validateReleaseTarget } from '../shared/target/schema.ts';
 import { TargetStore } from '../shared/target/store.ts';
-import { artifactRegistryTopic, stepNames } from '../shared/topology.ts';
+import { stepNames } from '../shared/topology.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -58,7 +60,9 @@ const apps = kc.makeApiClient(AppsV1Api);
 const name = `bench-${Date.now().toString(36)}`;
 const namespace = name;
 const repository = `us-docker.pkg.dev/switchyard-bench/${name}/api`;
-const image = (n: number) => `${repository}@sha256:${n.toString(16).padStart(64, '0')}`;
+// Real images in the stack's registry: the registry's own notification starts each release.
+const registryName = repository.slice(repository.indexOf('/') + 1);
+const image = (n: number) => `${repository}@${sampleImage(n).digest}`;
 const labels = { 'app.kubernetes.io/name': 'api' };
 
 try {
@@ -108,10 +112,9 @@ try {
   await applyTarget();
 
   const release = async (n: number, number: number): Promise<{ release: Release; publishedAt: number }> => {
+    const sample = sampleImage(n);
     const publishedAt = Date.now();
-    await pubsub.topic(artifactRegistryTopic).publishMessage({
-      json: { action: 'INSERT', digest: image(n), tag: `${repository}:v${n}` },
-    });
+    await uploadImage(status.registryUrl!, registryName, sample, `v${n}`);
     const id = `${name}-${number}`;
     const done = await waitFor(
       async () => {
@@ -201,7 +204,7 @@ try {
     },
     notes: [
       'One target, releases one after another, no analysis, scaleDownDelaySeconds 0, on the local stack (2 cores).',
-      "pubsubPublishes counts Switchyard's own hand-overs and release events; the push itself is published by the bench.",
+      "pubsubPublishes counts Switchyard's own hand-overs and release events; the push is the bench's upload of the image's manifest to the stack's registry, whose notification the stack turns into Artifact Registry's message.",
       `timerLatenessMs: ${timerReleases} more releases with autoPromotionSeconds ${timerSeconds}: due time to the timer's transition.`,
     ],
   };

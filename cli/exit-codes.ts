@@ -9,7 +9,7 @@ export const exitCodes = {
   failure: 1,
   /** Bad arguments or file, or an unknown target or release; nothing was changed. */
   invalidInput: 2,
-  /** The engine refused a control command; its reason is printed. */
+  /** The engine refused a control command, or an apply it may not make; its reason is printed. */
   refused: 3,
   /** `watch`: the release ended, but not Succeeded (RolledBack, Aborted, Failed, Superseded). */
   releaseNotSucceeded: 4,

@@ -188,7 +188,7 @@ export const commandHelp: Record<string, HelpEntry> = {
     examples: [
       ex(
         'switchyard push us-docker.pkg.dev/acme/apps/api@sha256:6ec1…0a2f --tag v1.2.0',
-        'publish what Artifact Registry publishes for a push (for the local stack and tests)',
+        'on the local stack, put the image into its registry, whose notification starts the release; elsewhere, publish what Artifact Registry publishes for a push',
       ),
     ],
     exits: { 0: 'published', 1: true, 2: 'not an image by digest, or bad options' },

@@ -3,7 +3,9 @@
 import type { Store } from '../shared/adapters/store.ts';
 import type { Release, Workload } from '../shared/engine/release.ts';
 import type { EngineTarget } from '../shared/engine/target.ts';
-import { nameNotFound, releaseNotFound, targetNotFound } from './exit-codes.ts';
+import { releaseId } from '../shared/messages.ts';
+import { targetName } from '../shared/target/names.ts';
+import { CliError, exitCodes, nameNotFound, releaseNotFound, targetNotFound } from './exit-codes.ts';
 
 export type Found =
   | { kind: 'target'; target: EngineTarget; workload: Workload; release: Release | null }
@@ -14,8 +16,29 @@ export function currentReleaseId(workload: Workload): string | null {
   return workload.inFlight ?? workload.queued ?? workload.lastRelease;
 }
 
+/**
+ * Throws a CliError (exit 2) saying what a name may be when `name` cannot name a `kind`: such a
+ * name is never looked up (a "/" in it would name a document of another collection).
+ */
+export function checkName(name: string, kind: 'target' | 'release' | 'target or release' = 'target'): void {
+  const asTarget = targetName.safeParse(name);
+  if (kind !== 'release' && asTarget.success) return;
+  const asRelease = releaseId.safeParse(name);
+  if (kind !== 'target' && asRelease.success) return;
+  const why =
+    kind === 'target'
+      ? `a target name ${asTarget.error?.issues[0]?.message ?? ''}`
+      : (asRelease.error?.issues[0]?.message ?? '');
+  const list = kind === 'release' ? '`switchyard list` lists releases' : '`switchyard targets` lists targets';
+  throw new CliError(
+    exitCodes.invalidInput,
+    `${JSON.stringify(name)} is not a ${kind === 'release' ? 'release id' : `${kind} name`}: ${why}; ${list}`,
+  );
+}
+
 /** A target (with its current release), else a release; throws a CliError (exit 2) for neither. */
 export async function lookup(store: Store, name: string): Promise<Found> {
+  checkName(name, 'target or release');
   const target = await store.target(name);
   if (target) {
     const workload = await store.workload(name);
@@ -42,6 +65,7 @@ export async function lookup(store: Store, name: string): Promise<Found> {
 
 /** A target that must exist (control commands, list --target). */
 export async function requireTarget(store: Store, name: string): Promise<EngineTarget> {
+  checkName(name);
   const target = await store.target(name);
   if (!target) throw targetNotFound(name);
   return target;

@@ -22,7 +22,12 @@ describe('resolveEnvironment', () => {
         PUBSUB_EMULATOR_HOST: '127.0.0.1:8085',
         KUBECONFIG: '/stack/kubeconfig',
       },
-      source: { kind: 'local-stack', project: 'switchyard-local', stateDir: '/stack' },
+      source: {
+        kind: 'local-stack',
+        project: 'switchyard-local',
+        stateDir: '/stack',
+        kubeconfig: '/stack/kubeconfig',
+      },
     });
   });
 

@@ -11,15 +11,24 @@ export type EnvironmentSource =
   | { kind: 'flag'; project: string }
   /** GOOGLE_CLOUD_PROJECT or GCLOUD_PROJECT was set (with or without emulator hosts). */
   | { kind: 'environment'; project: string }
-  /** The local dev stack described by `<stateDir>/stack.json`. */
-  | { kind: 'local-stack'; project: string; stateDir: string }
+  /**
+   * The local dev stack described by `<stateDir>/stack.json`; `kubeconfig` is its cluster's, which
+   * its functions connect with (whatever $KUBECONFIG says).
+   */
+  | { kind: 'local-stack'; project: string; stateDir: string; kubeconfig?: string }
   /** No project anywhere: commands that need Firestore fail with advice. */
   | { kind: 'none'; stateDir: string };
 
 /** What `switchyard dev up` writes: the project and the parts' addresses. */
 export interface StackFile {
   projectId: string;
-  parts: { firestore?: { host: string }; pubsub?: { host: string }; kubernetes?: { kubeconfig: string } };
+  parts: {
+    firestore?: { host: string };
+    pubsub?: { host: string };
+    kubernetes?: { kubeconfig: string };
+    /** The stack's ID-token issuer: the CLI signs its control commands with a token from it. */
+    issuer?: { host: string };
+  };
 }
 
 /**
@@ -44,11 +53,21 @@ export function resolveEnvironment(
     // No Google metadata server beside the emulators: the client libraries must not probe for one.
     METADATA_SERVER_DETECTION: env.METADATA_SERVER_DETECTION ?? 'none',
   };
-  const { firestore, pubsub, kubernetes } = stack.parts;
+  const { firestore, pubsub, kubernetes, issuer } = stack.parts;
   if (firestore && !env.FIRESTORE_EMULATOR_HOST) set.FIRESTORE_EMULATOR_HOST = firestore.host;
+  if (issuer && !env.SWITCHYARD_LOCAL_TOKEN_URL)
+    set.SWITCHYARD_LOCAL_TOKEN_URL = `http://${issuer.host}/token`;
   if (pubsub && !env.PUBSUB_EMULATOR_HOST) set.PUBSUB_EMULATOR_HOST = pubsub.host;
   if (kubernetes && !env.KUBECONFIG) set.KUBECONFIG = kubernetes.kubeconfig;
-  return { set, source: { kind: 'local-stack', project: stack.projectId, stateDir: stackDir } };
+  return {
+    set,
+    source: {
+      kind: 'local-stack',
+      project: stack.projectId,
+      stateDir: stackDir,
+      ...(kubernetes ? { kubeconfig: kubernetes.kubeconfig } : {}),
+    },
+  };
 }
 
 function readStackFile(dir: string): StackFile | null {

@@ -1,10 +1,19 @@
 // The README stays true: its generated references are what the sources generate now, every field of
-// the ReleaseTarget reference is described, and every command in it is run by a test.
+// the ReleaseTarget reference is described, and every command in it is run by a test. So does
+// infra/DEPLOY.md's least-privilege tables: generated from the Terraform and the Role's rules, with
+// a reason for every IAM grant.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { grants, loadModules } from '../infra/terraform/model.ts';
 import {
+  type DeploySectionName,
+  deployFile,
+  deploySections,
   fallbackDescriptions,
+  iamTable,
+  iamWhy,
+  iamWhyProblems,
   readmeFile,
   referencePaths,
   type SectionName,
@@ -38,6 +47,46 @@ describe('README.md generated references', () => {
     expect(stale, 'these fallback descriptions name fields that no longer exist: remove them').toEqual([]);
     const shadowed = Object.keys(fallbackDescriptions).filter((p) => paths.get(p));
     expect(shadowed, 'the schema describes these fields now: remove their fallback descriptions').toEqual([]);
+  });
+});
+
+describe('infra/DEPLOY.md generated least-privilege tables', () => {
+  const deploy = readFileSync(deployFile, 'utf8');
+
+  it.each(Object.keys(deploySections) as DeploySectionName[])('the %s table is current', async (name) => {
+    expect(
+      section(deploy, name),
+      `infra/DEPLOY.md's ${name} table differs from what its sources generate: run \`npm run docs\``,
+    ).toBe(await deploySections[name]());
+  });
+
+  it('has a reason for every IAM grant of the Terraform module, and none for a grant that is gone', async () => {
+    const { sy } = await loadModules();
+    const all = grants(sy);
+    const { undocumented, stale } = iamWhyProblems(all);
+    expect(undocumented, 'add a reason for these grants to iamWhy in scripts/docs.ts').toEqual([]);
+    expect(stale, 'these iamWhy entries name grants that no longer exist: remove them').toEqual([]);
+    // The table refuses to be generated otherwise.
+    const added = { ...all[0]!, address: 'google_pubsub_topic_iam_member.new_grant' };
+    expect(() => iamTable(sy, [...all, added])).toThrow(/without a reason.*new_grant/);
+    expect(() => iamTable(sy, all, { ...iamWhy, 'google_project_iam_member.gone': 'x' })).toThrow(
+      /do not exist: google_project_iam_member\.gone/,
+    );
+  });
+
+  it('lists every grant: each role and identity of the module is in the IAM table', async () => {
+    const { sy } = await loadModules();
+    const table = await deploySections.iam();
+    for (const g of grants(sy)) expect(table, g.address).toContain(`\`${g.role}\``);
+    expect(table).toContain('every function');
+    expect(table).toContain('Pub/Sub service agent');
+    expect(table).toContain('`operators` (variable)');
+  });
+
+  it('gives every Kubernetes rule of shared/kubernetes/rbac.ts its use', async () => {
+    const { switchyardRules } = await import('../shared/kubernetes/rbac.ts');
+    for (const r of switchyardRules) expect(r.why.trim(), r.resources.join()).not.toBe('');
+    expect(deploySections['kubernetes-rbac']().split('\n')).toHaveLength(switchyardRules.length + 2);
   });
 });
 

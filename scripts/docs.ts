@@ -1,20 +1,26 @@
-// Generates the reference sections of README.md from their sources, so the README cannot drift from
-// what Switchyard accepts: the ReleaseTarget reference from the zod schema (through the JSON Schema
-// that shared/target/json-schema.ts derives from it, and the metric providers' own schemas), and the
-// CLI reference from the commander program and its help registry (cli/program.ts, cli/help.ts).
+// Generates the reference sections of README.md and infra/DEPLOY.md from their sources, so the docs
+// cannot drift from what Switchyard accepts and is granted: the ReleaseTarget reference from the zod
+// schema (through the JSON Schema that shared/target/json-schema.ts derives from it, and the metric
+// providers' own schemas), the CLI reference from the commander program and its help registry
+// (cli/program.ts, cli/help.ts), and DEPLOY.md's least-privilege tables from the Terraform module's
+// IAM grants (infra/terraform/model.ts) and the Kubernetes Role's rules (shared/kubernetes/rbac.ts).
 //
-//   node scripts/docs.ts           rewrite the generated sections of README.md (npm run docs)
-//   node scripts/docs.ts --check   exit 1 when README.md is not what the sources generate
+//   node scripts/docs.ts           rewrite the generated sections (npm run docs)
+//   node scripts/docs.ts --check   exit 1 when a document is not what the sources generate
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { commandDocs, exitCodeDocs, globalOptionDocs } from '../cli/help.ts';
 import { buildProgram } from '../cli/program.ts';
+import { type Grant, grants, identityLabel, loadModules, type Module } from '../infra/terraform/model.ts';
 import { providerSchemas } from '../shared/analysis/providers/schemas.ts';
+import { switchyardRules } from '../shared/kubernetes/rbac.ts';
 import { releaseTargetJsonSchema } from '../shared/target/json-schema.ts';
+import { functionNames, stepNames } from '../shared/topology.ts';
 
 export const readmeFile = join(import.meta.dirname, '..', 'README.md');
+export const deployFile = join(import.meta.dirname, '..', 'infra', 'DEPLOY.md');
 
 /** The generated sections of the README, each between `<!-- reference:NAME:start -->` and `…:end -->`. */
 export const sections = {
@@ -23,6 +29,22 @@ export const sections = {
 } as const;
 
 export type SectionName = keyof typeof sections;
+
+/** The generated sections of infra/DEPLOY.md, with the same markers. */
+export const deploySections = {
+  iam: () => iamReference(),
+  'kubernetes-rbac': () => rbacReference(),
+} as const;
+
+export type DeploySectionName = keyof typeof deploySections;
+
+type Generators = Record<string, () => string | Promise<string>>;
+
+/** Every document with generated sections: its path (for messages), its file and its generators. */
+export const documents: { name: string; file: string; sections: Generators }[] = [
+  { name: 'README.md', file: readmeFile, sections },
+  { name: 'infra/DEPLOY.md', file: deployFile, sections: deploySections },
+];
 
 /** A JSON Schema node, as much of it as the reference reads. */
 interface Node {
@@ -66,7 +88,7 @@ export const fallbackDescriptions: Record<string, string> = {
   'spec.strategy.blueGreen.prePromotionAnalysis.args[].name': 'Name of the argument.',
   'spec.strategy.blueGreen.prePromotionAnalysis.args[].value': 'Its value.',
   'spec.strategy.canary.steps[]': 'One step: exactly one of the keys below.',
-  'spec.strategy.canary.steps[].pause.duration': 'Seconds, or a duration like 30s, 5m, 1h.',
+  'spec.strategy.canary.steps[].pause.duration': 'Whole seconds, or a duration like 30s, 5m, 1m30s.',
   'spec.strategy.canary.steps[].setCanaryScale':
     'Scale the canary apart from its traffic weight: exactly one of replicas, weight, matchTrafficWeight.',
   'spec.strategy.canary.steps[].setCanaryScale.replicas': 'A fixed number of canary replicas.',
@@ -80,12 +102,8 @@ export const fallbackDescriptions: Record<string, string> = {
   'spec.strategy.canary.steps[].setHeaderRoute.match[].headerValue': 'The value to match.',
   'spec.strategy.canary.steps[].setHeaderRoute.match[].headerValue.exact': 'Exact value.',
   'spec.strategy.canary.trafficRouting.gatewayAPI': 'A Gateway API HTTPRoute (what GKE Gateway implements).',
-  'spec.strategy.canary.trafficRouting.nginx':
-    "NGINX Ingress: a canary Ingress `<stableIngress>-canary` beside the user's Ingress.",
-  'spec.strategy.canary.trafficRouting.nginx.additionalIngressAnnotations':
-    'More annotations for the canary Ingress.',
   'spec.strategy.canary.abortScaleDownDelaySeconds':
-    'After an abort, keep the canary revision this long before scaling it down.',
+    'After an abort, a failed check or a supersede, keep the canary revision this long before it is drained and removed.',
   'provider.prometheus': 'A PromQL query to the Prometheus HTTP API.',
   'provider.prometheus.address':
     "The server's base URL; /api/v1/query is appended, so a path prefix (Thanos, a proxy) is kept. Exactly one of address and managed.",
@@ -116,12 +134,10 @@ export const fallbackDescriptions: Record<string, string> = {
     'How points become the value: last (the newest point of each series, one number per series), or sum, mean, max, min over every point.',
   'provider.cloudMonitoring.timeoutSeconds': 'Bound on the whole measurement, all pages together.',
   'provider.web': 'One HTTP request, to a URL or to a Service through the Kubernetes API server proxy.',
-  'provider.web.url': 'An http(s) URL. Exactly one of url and service.',
   'provider.web.service':
     "A Service in the target's namespace, reached through the API server's service proxy.",
   'provider.web.service.name': 'Service name.',
   'provider.web.service.port': 'Port number or name.',
-  'provider.web.service.path': 'Path of the request, starting with /.',
   'provider.web.service.scheme': 'http (default) or https.',
   'provider.web.method': 'HTTP method.',
   'provider.web.headers': 'Request headers.',
@@ -396,8 +412,9 @@ export function releaseTargetReference(): string {
   const w = walkAll();
   const out: string[] = [
     'Generated from the zod schemas (`shared/target/`, `shared/analysis/`) by `npm run docs`; a test',
-    'fails when it is out of date. Durations are whole seconds unless the type says a string like',
-    '`30s`, `5m` or `1h` is taken too. A field marked required must be there; the others may be left out.',
+    'fails when it is out of date. Durations are seconds, or where the type says a string, a duration in',
+    "Go's syntax as Argo Rollouts takes it (`30s`, `5m`, `1h30m`, `250ms`; `shared/duration.ts`). A field",
+    'marked required must be there; the others may be left out.',
   ];
   for (const t of tables) {
     const rows = w.rows.get(t.path) ?? [];
@@ -482,45 +499,220 @@ export function cliReference(): string {
   return out.join('\n');
 }
 
+/**
+ * Why each IAM grant of the Terraform module exists, by the address of the resource that makes it
+ * (with `["KEY"]` where a resource's instances grant different roles). The IAM table fails to
+ * generate, and docs.test.ts fails, when a grant has no entry here or an entry names no grant: a new
+ * grant cannot go undocumented, and a removed one leaves no stale reason behind.
+ */
+export const iamWhy: Record<string, string> = {
+  'google_project_iam_member.firestore':
+    "Every function reads and writes releases in its transactions; the condition limits it to Switchyard's database.",
+  'google_pubsub_topic_iam_member.publisher':
+    'The hand-over to whichever step comes next (any step may follow any other) and a release event for every transition; `notify` publishes nothing.',
+  'google_project_iam_member.cluster_viewer':
+    "Reads a target cluster's endpoint and CA through the Container API (`shared/kubernetes/connect.ts`), then authenticates as itself; what it may do inside is the Role below.",
+  'google_project_iam_member.monitoring_viewer':
+    'Analysis measurements from Cloud Monitoring and Managed Prometheus: they are taken only in PrePromotionAnalysis, AwaitingPromotion, PostPromotionAnalysis and Progressing, the phases `analyze` works.',
+  'google_secret_manager_secret_iam_member.notifier':
+    'Notifier secrets (webhook and Slack URLs), mounted in `notify` at `/etc/secrets/<id>/<id>`.',
+  'google_cloud_run_service_iam_member.invoker':
+    "The identity of Pub/Sub's pushes (their OIDC token): it may invoke the functions and nothing else.",
+  'google_service_account_iam_member.pubsub_token_creator':
+    "Signs the pushes' OIDC tokens as the invoker account.",
+  'google_pubsub_topic_iam_member.dead_letter_publisher':
+    "Dead-lettering: forwards a message that failed every delivery to its function's dead-letter topic.",
+  'google_pubsub_subscription_iam_member.dead_letter_subscriber':
+    'Dead-lettering: acknowledges the forwarded message on the push subscription it came from.',
+  'google_project_iam_member.build["logs"]': "Writes the logs of the functions' builds.",
+  'google_project_iam_member.build["sources"]':
+    'Reads the sources Cloud Functions stages for a build; the condition limits it to the function-source buckets.',
+  'google_artifact_registry_repository_iam_member.registry_reader':
+    'Confirms that a pushed digest is in the registry and that its tag points at it (`HEAD /v2/<name>/manifests/…`) before a release starts, on the repositories of `image_repositories` only.',
+  'google_artifact_registry_repository_iam_member.build':
+    "Pushes the functions' images, to their repository only.",
+  'google_pubsub_topic_iam_member.operator_control':
+    "The `switchyard` CLI's control commands (promote, abort, undo, …), each carrying the caller's ID token.",
+  'google_project_iam_member.operator_firestore':
+    "What the `switchyard` CLI does in Switchyard's database (targets, releases, history); the condition limits it to that database.",
+};
+
+/** Grant addresses without a reason in `why`, and reasons that name no grant. */
+export function iamWhyProblems(
+  grantList: readonly Grant[],
+  why: Record<string, string> = iamWhy,
+): { undocumented: string[]; stale: string[] } {
+  const addresses = new Set(grantList.map((g) => g.address));
+  return {
+    undocumented: [...addresses].filter((a) => !(a in why)),
+    stale: Object.keys(why).filter((a) => !addresses.has(a)),
+  };
+}
+
+/** Functions as the tables name them: every function, or the 5 steps and the others by name. */
+function functionsLabel(names: string[]): string {
+  const set = new Set(names);
+  if (functionNames.every((f) => set.has(f)) && set.size === functionNames.length) return 'every function';
+  const steps = stepNames.every((s) => set.has(s));
+  const rest = functionNames.filter(
+    (f) => set.has(f) && !(steps && (stepNames as readonly string[]).includes(f)),
+  );
+  return [...(steps ? [`the ${stepNames.length} steps`] : []), ...rest.map(code)].join(', ');
+}
+
+/** Where a set of grants applies: `topics a, b`, `each project of …`, with the condition if any. */
+function grantedOn(list: readonly Grant[]): string {
+  const parts: string[] = [];
+  const kinds = [...new Set(list.map((g) => g.on.kind))];
+  for (const kind of kinds) {
+    const of = list.filter((g) => g.on.kind === kind);
+    for (const g of of.filter((g) => g.on.each)) parts.push(`each ${kind} of ${g.on.name}`);
+    const named = [...new Set(of.filter((g) => !g.on.each).map((g) => g.on.name))];
+    if (named.length > 0) parts.push(`${kind}${named.length > 1 ? 's' : ''} ${named.join(', ')}`);
+  }
+  const conditions = [...new Set(list.map((g) => (g.condition ? JSON.stringify(g.condition) : '')))];
+  if (conditions.length > 1)
+    throw new Error(`${list[0]?.address}: grants with different conditions in one row`);
+  const condition = list[0]?.condition;
+  const text = parts.join('; ');
+  return condition ? `${text}, if ${code(condition.expression)} (condition ${code(condition.title)})` : text;
+}
+
+/** Identities in table order: the functions, the module's service accounts, the Pub/Sub agent, variables. */
+const identityRank = (identity: string) =>
+  ['function', 'account', 'pubsub-agent', 'var'].indexOf(identity.split(':')[0]!);
+
+/**
+ * The IAM table: one row per grant resource and group of identities granted the same things, with
+ * the role, what it is granted on, and why (from `why`, which must document every grant).
+ */
+export function iamTable(
+  m: Module,
+  grantList: readonly Grant[],
+  why: Record<string, string> = iamWhy,
+): string {
+  const { undocumented, stale } = iamWhyProblems(grantList, why);
+  if (undocumented.length > 0) {
+    throw new Error(`IAM grants without a reason in scripts/docs.ts iamWhy: ${undocumented.join(', ')}`);
+  }
+  if (stale.length > 0)
+    throw new Error(`iamWhy in scripts/docs.ts names grants that do not exist: ${stale.join(', ')}`);
+  interface TableRow {
+    rank: number;
+    address: string;
+    identity: string;
+    role: string;
+    on: string;
+    why: string;
+  }
+  const rows: TableRow[] = [];
+  for (const address of [...new Set(grantList.map((g) => g.address))]) {
+    const ofAddress = grantList.filter((g) => g.address === address);
+    for (const role of [...new Set(ofAddress.map((g) => g.role))]) {
+      const ofRole = ofAddress.filter((g) => g.role === role);
+      // Identities granted exactly the same things share a row.
+      const byOn = new Map<string, { identities: string[]; list: Grant[] }>();
+      for (const identity of [...new Set(ofRole.map((g) => g.identity))]) {
+        const list = ofRole.filter((g) => g.identity === identity);
+        const on = grantedOn(list);
+        const row = byOn.get(on) ?? { identities: [], list };
+        row.identities.push(identity);
+        byOn.set(on, row);
+      }
+      for (const [on, { identities }] of byOn) {
+        const fns = identities
+          .filter((i) => i.startsWith('function:'))
+          .map((i) => i.slice('function:'.length));
+        const others = identities.filter((i) => !i.startsWith('function:'));
+        const identity = [
+          ...(fns.length > 0 ? [functionsLabel(fns)] : []),
+          ...others.map((i) => identityLabel(m, i)),
+        ].join(', ');
+        rows.push({ rank: identityRank(identities[0]!), address, identity, role, on, why: why[address]! });
+      }
+    }
+  }
+  // By identity, then in the order of `why`.
+  const order = Object.keys(why);
+  rows.sort((a, b) => a.rank - b.rank || order.indexOf(a.address) - order.indexOf(b.address));
+  return [
+    '| identity | role | on | why |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${cell(r.identity)} | ${code(r.role)} | ${cell(r.on)} | ${cell(r.why)} |`),
+  ].join('\n');
+}
+
+/** DEPLOY.md's IAM table, from the switchyard module's *_iam_member resources. */
+export async function iamReference(): Promise<string> {
+  const { sy } = await loadModules();
+  return [
+    'Generated from the IAM resources of `infra/terraform/modules/switchyard` (read by',
+    '`infra/terraform/model.ts`) by `npm run docs`; a test fails when it is out of date. `<prefix>`,',
+    "`<project_id>` and the other `<names>` are the module's variables.",
+    '',
+    iamTable(sy, grants(sy)),
+  ].join('\n');
+}
+
+/** DEPLOY.md's Kubernetes table: the rules of Switchyard's Role (shared/kubernetes/rbac.ts). */
+export function rbacReference(): string {
+  return [
+    '| objects | verbs | used for |',
+    '| --- | --- | --- |',
+    ...switchyardRules.map((r) => {
+      const objects = r.resources
+        .map((res) => r.apiGroups.map((g) => (g === '' ? res : `${code(g)} ${res}`)).join(', '))
+        .join(', ');
+      return `| ${cell(objects)} | ${r.verbs.join(', ')} | ${cell(r.why)} |`;
+    }),
+  ].join('\n');
+}
+
 const marker = (name: string, edge: 'start' | 'end') => `<!-- reference:${name}:${edge} -->`;
 
-/** The README with every generated section replaced by what the sources generate now. */
-export function render(readme: string): string {
-  let text = readme;
-  for (const [name, generate] of Object.entries(sections)) {
-    const start = marker(name, 'start');
-    const end = marker(name, 'end');
+/** A document with every generated section replaced by what the sources generate now. */
+export async function render(
+  document: string,
+  generators: Generators = sections,
+  name = 'README.md',
+): Promise<string> {
+  let text = document;
+  for (const [section, generate] of Object.entries(generators)) {
+    const start = marker(section, 'start');
+    const end = marker(section, 'end');
     const a = text.indexOf(start);
     const b = text.indexOf(end);
-    if (a < 0 || b < a) throw new Error(`README.md has no ${start} … ${end} section`);
-    text = `${text.slice(0, a + start.length)}\n${generate()}\n${text.slice(b)}`;
+    if (a < 0 || b < a) throw new Error(`${name} has no ${start} … ${end} section`);
+    text = `${text.slice(0, a + start.length)}\n${await generate()}\n${text.slice(b)}`;
   }
   return text;
 }
 
 /** The text between a section's markers (without the newlines next to them). */
-export function section(readme: string, name: SectionName): string {
-  const a = readme.indexOf(marker(name, 'start'));
-  const b = readme.indexOf(marker(name, 'end'));
-  if (a < 0 || b < a) throw new Error(`README.md has no ${marker(name, 'start')} section`);
-  return readme
+export function section(document: string, name: string): string {
+  const a = document.indexOf(marker(name, 'start'));
+  const b = document.indexOf(marker(name, 'end'));
+  if (a < 0 || b < a) throw new Error(`no ${marker(name, 'start')} section`);
+  return document
     .slice(a + marker(name, 'start').length, b)
     .replace(/^\n/, '')
     .replace(/\n$/, '');
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const current = readFileSync(readmeFile, 'utf8');
-  const next = render(current);
-  if (process.argv.includes('--check')) {
-    if (next !== current) {
-      process.stderr.write('README.md: the generated reference is out of date: run npm run docs\n');
-      process.exitCode = 1;
+  for (const doc of documents) {
+    const current = readFileSync(doc.file, 'utf8');
+    const next = await render(current, doc.sections, doc.name);
+    if (process.argv.includes('--check')) {
+      if (next !== current) {
+        process.stderr.write(`${doc.name}: the generated reference is out of date: run npm run docs\n`);
+        process.exitCode = 1;
+      }
+    } else if (next !== current) {
+      writeFileSync(doc.file, next);
+      process.stdout.write(`${doc.name}: reference sections regenerated\n`);
+    } else {
+      process.stdout.write(`${doc.name}: reference sections are up to date\n`);
     }
-  } else if (next !== current) {
-    writeFileSync(readmeFile, next);
-    process.stdout.write('README.md: reference sections regenerated\n');
-  } else {
-    process.stdout.write('README.md: reference sections are up to date\n');
   }
 }

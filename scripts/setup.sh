@@ -2,6 +2,7 @@
 # Installs everything the tests and the demo need on a fresh machine, and nothing twice:
 #   - Node 24 (the npm package `node`, from the npm registry) and the npm dependencies, from the lockfile;
 #   - Prometheus and promtool from Debian;
+#   - the container registry (Debian's docker-registry, the CNCF distribution server);
 #   - etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and kwokctl, built from
 #     pinned Go modules and cached by version (infra/local/build-binaries.sh).
 # Checks for Google's Firestore and Pub/Sub emulators, which come with the machine's google-cloud-cli.
@@ -29,6 +30,18 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
     (apt-get install -y -q prometheus || { apt-get update -q && apt-get install -y -q prometheus; }) >&2
   else
     fail "prometheus is missing: run 'sudo apt-get install -y prometheus'"
+  fi
+fi
+
+# 2b. The local stack's container registry from Debian (the package's own service is not used: the
+# stack runs the binary on its own port and folder; policy-rc.d keeps it from starting on machines
+# without an init system).
+if ! command -v docker-registry >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing docker-registry from Debian"
+    (apt-get install -y -q docker-registry || { apt-get update -q && apt-get install -y -q docker-registry; }) >&2
+  else
+    fail "docker-registry is missing: run 'sudo apt-get install -y docker-registry'"
   fi
 fi
 

@@ -8,6 +8,13 @@ export type ErrorKind =
   | 'forbidden'
   | 'invalid'
   | 'unsafe'
+  /**
+   * The serving guard refused to scale down or delete a revision because a Service of the target
+   * selects it or still lists its endpoints. Never retried as a delivery: the step records it.
+   */
+  | 'in-use'
+  /** A step ran out of its lease before a write: it stops and writes nothing more (redelivered). */
+  | 'fenced'
   /** The dependency did not answer (5xx, 429, network, gRPC UNAVAILABLE/ABORTED/DEADLINE_EXCEEDED). */
   | 'unavailable'
   /** Anything unrecognised: a bug or a surprise; retried, and dead-lettered if it persists. */
@@ -19,6 +26,8 @@ const known = new Set<ErrorKind>([
   'forbidden',
   'invalid',
   'unsafe',
+  'in-use',
+  'fenced',
   'unavailable',
   'internal',
 ]);
@@ -48,7 +57,9 @@ export function errorKind(err: unknown): ErrorKind {
 /** Whether the step that hit `err` should be delivered again ('retry') or end with a reason ('final'). */
 export function retriability(err: unknown): 'retry' | 'final' {
   const kind = errorKind(err);
-  return kind === 'unavailable' || kind === 'conflict' || kind === 'internal' ? 'retry' : 'final';
+  return kind === 'unavailable' || kind === 'conflict' || kind === 'internal' || kind === 'fenced'
+    ? 'retry'
+    : 'final';
 }
 
 /** An error the caller caused (bad message, bad file): never retried, always explained. */

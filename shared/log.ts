@@ -10,6 +10,33 @@ export interface Logger {
   with(fields: Record<string, unknown>): Logger;
 }
 
+/**
+ * Keys of a line that Cloud Logging reads itself, which the line sets and no field may replace (a
+ * field named `message` once replaced the reason of the line that logged a malformed message).
+ * A field with one of these names is kept under `fields` instead, e.g. `fields.message`.
+ */
+const ownKeys = new Set(['severity', 'message', 'time', 'logging.googleapis.com/labels', 'fields']);
+
+/**
+ * A field whose JSON is longer than this is cut to its first characters: a message of megabytes
+ * (anyone may publish one) must not make a line Cloud Logging refuses (256 KB per entry).
+ */
+export const maxFieldChars = 8 * 1024;
+
+const cut = (text: string) => `${text.slice(0, maxFieldChars)}… (cut: ${text.length} characters in all)`;
+
+function bounded(value: unknown): unknown {
+  if (typeof value === 'string') return value.length <= maxFieldChars ? value : cut(value);
+  if (value === null || typeof value !== 'object') return value;
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? '';
+  } catch (err) {
+    return `(not JSON: ${err instanceof Error ? err.message : String(err)})`;
+  }
+  return text.length <= maxFieldChars ? value : cut(text);
+}
+
 export function logger(
   base: Record<string, unknown> = {},
   write: (line: string) => void = (l) => process.stdout.write(l),
@@ -20,15 +47,20 @@ export function logger(
     for (const key of ['releaseId', 'target', 'function']) {
       if (typeof all[key] === 'string') labels[key] = all[key] as string;
     }
-    write(
-      `${JSON.stringify({
-        severity,
-        message,
-        time: new Date().toISOString(),
-        ...all,
-        ...(Object.keys(labels).length ? { 'logging.googleapis.com/labels': labels } : {}),
-      })}\n`,
-    );
+    // Without a prototype, a field named __proto__ is a field like any other.
+    const line: Record<string, unknown> = Object.assign(Object.create(null), {
+      severity,
+      message: bounded(message),
+      time: new Date().toISOString(),
+    });
+    const kept: Record<string, unknown> = Object.create(null);
+    for (const [key, value] of Object.entries(all)) {
+      if (ownKeys.has(key)) kept[key] = bounded(value);
+      else line[key] = bounded(value);
+    }
+    if (Object.keys(kept).length) line.fields = kept;
+    if (Object.keys(labels).length) line['logging.googleapis.com/labels'] = labels;
+    write(`${JSON.stringify(line)}\n`);
   };
   return {
     info: (m, f) => emit('INFO', m, f),

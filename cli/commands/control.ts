@@ -2,15 +2,13 @@
 // a control message naming the target (and optionally the release) with who asked and why, then
 // waits for the engine's answer: applied, or refused with the reason and what to do instead.
 import { randomUUID } from 'node:crypto';
-import { userInfo } from 'node:os';
-import type { DocumentReference } from '@google-cloud/firestore';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { RequestRecord } from '../../shared/adapters/store.ts';
-import { type ControlCommand, type ControlMessage, controlCommands } from '../../shared/messages.ts';
-import { topology } from '../../shared/topology.ts';
+import { type ControlCommand, controlCommands, type SignedControlMessage } from '../../shared/messages.ts';
 import { withBackend } from '../backend.ts';
+import { publishControl, sendControl } from '../client.ts';
 import { CliError, exitCodes, releaseNotFound } from '../exit-codes.ts';
-import { requireTarget } from '../lookup.ts';
+import { callerIdToken, localUser } from '../identity.ts';
+import { checkName, requireTarget } from '../lookup.ts';
 import { type OutputFormat, outputOption, print } from '../output.ts';
 
 export const controlSummaries: Record<ControlCommand, string> = {
@@ -24,14 +22,9 @@ export const controlSummaries: Record<ControlCommand, string> = {
   resume: 'continue a paused release',
 };
 
-/** Who asks: $SWITCHYARD_USER, else the local user. */
+/** Who says it asks (the engine records the ID token's verified email instead): $SWITCHYARD_USER, else the local user. */
 export function requester(): string {
-  if (process.env.SWITCHYARD_USER) return process.env.SWITCHYARD_USER;
-  try {
-    return `${userInfo().username}@cli`;
-  } catch {
-    return 'unknown@cli';
-  }
+  return localUser();
 }
 
 /**
@@ -52,28 +45,6 @@ export function refusalHint(command: ControlCommand, target: string, reason: str
     return `\`switchyard abort ${target}\` stops the release in flight, \`switchyard watch ${target}\` waits for it`;
   if (/rolling back/.test(reason)) return `\`switchyard watch ${target}\` follows the rollback`;
   return `\`switchyard get ${target}\` shows where the release is`;
-}
-
-/** Resolves with the document's data once it exists (a Firestore listener), or null after the timeout. */
-export function waitForDoc<T>(ref: DocumentReference, timeoutMs: number): Promise<T | null> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      resolve(null);
-    }, timeoutMs);
-    const stop = ref.onSnapshot(
-      (snap) => {
-        if (!snap.exists) return;
-        clearTimeout(timer);
-        stop();
-        resolve(snap.data() as T);
-      },
-      (err) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }
 
 interface ControlOptions {
@@ -103,10 +74,11 @@ function controlCommand(name: ControlCommand): Command {
     await withBackend(async (b) => {
       await requireTarget(b.store, target);
       if (opts.release) {
+        checkName(opts.release, 'release');
         const release = await b.store.release(opts.release);
         if (!release || release.target !== target) throw releaseNotFound(opts.release, target);
       }
-      const msg: ControlMessage = {
+      const msg: SignedControlMessage & { requestId: string } = {
         command: name,
         target,
         ...(opts.release ? { release: opts.release } : {}),
@@ -114,12 +86,11 @@ function controlCommand(name: ControlCommand): Command {
         requestedBy: requester(),
         ...(opts.reason ? { reason: opts.reason } : {}),
         requestId: randomUUID(),
+        idToken: await callerIdToken(b.cfg),
       };
-      const pubsub = await b.pubsub();
-      await pubsub
-        .topic(topology(b.cfg.prefix).controlTopic)
-        .publishMessage({ json: msg, attributes: { target, command: name } });
+      const to = { pubsub: await b.pubsub(), store: b.store, prefix: b.cfg.prefix };
       if (!opts.wait) {
+        await publishControl(to, msg);
         print(
           opts.output,
           { requestId: msg.requestId, published: true },
@@ -128,7 +99,7 @@ function controlCommand(name: ControlCommand): Command {
         );
         return;
       }
-      const answer = await waitForDoc<RequestRecord>(b.store.requestRef(msg.requestId), opts.timeout * 1000);
+      const answer = await sendControl(to, msg, opts.timeout * 1000);
       if (!answer) {
         throw new CliError(
           exitCodes.failure,

@@ -1,19 +1,31 @@
 // `switchyard validate -f`, `apply -f`, `targets` and `templates`: files of ReleaseTargets and named
-// AnalysisTemplates, and what is stored of them.
+// AnalysisTemplates, and what is stored of them. `apply` stores nothing itself: it sends the
+// documents, signed with the caller's ID token, to the control function, which validates them
+// again, checks who may store each one, stores them and answers (issue 11); people need only read
+// access to Firestore.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
 import { Command, Option } from 'commander';
+import type { AppliedDocument, RequestRecord } from '../../shared/adapters/store.ts';
 import type { AnalysisTemplate } from '../../shared/analysis/schema.ts';
+import { maxApplyMessageBytes, type SignedApplyMessage } from '../../shared/messages.ts';
+import { documentsOf } from '../../shared/target/documents.ts';
 import {
+  checkClusterContexts,
   checkTemplateReferences,
   parseReleaseTargets,
   type ReleaseTarget,
   type TargetError,
 } from '../../shared/target/schema.ts';
-import type { ApplyOutcome, StoredTarget, TargetStore } from '../../shared/target/store.ts';
+import type { StoredTarget, TargetStore } from '../../shared/target/store.ts';
 import { explainFailure, withBackend } from '../backend.ts';
-import { exitCodes } from '../exit-codes.ts';
+import { sendControl } from '../client.ts';
+import { CliError, exitCodes } from '../exit-codes.ts';
+import { callerIdToken, localUser } from '../identity.ts';
+import { kubeconfigContexts, kubeconfigToCheck } from '../kubeconfig.ts';
 import { type OutputFormat, outputOption, print, table } from '../output.ts';
+import { environmentSource } from '../stack-env.ts';
+import { positive } from './control.ts';
 
 const fileOption = () =>
   new Option(
@@ -22,7 +34,7 @@ const fileOption = () =>
   ).makeOptionMandatory();
 
 type FileResult =
-  | { ok: true; file: string; targets: ReleaseTarget[]; templates: AnalysisTemplate[] }
+  | { ok: true; file: string; text: string; targets: ReleaseTarget[]; templates: AnalysisTemplate[] }
   | { ok: false; file: string; errors: TargetError[] };
 
 /** Reads and validates a file; an unreadable file is one error of the input, like a syntax error. */
@@ -42,7 +54,7 @@ function readTargets(file: string): FileResult {
   const parsed = parseReleaseTargets(text, name);
   return 'errors' in parsed
     ? { ok: false, file: name, errors: parsed.errors }
-    : { ok: true, file: name, targets: parsed.targets, templates: parsed.templates };
+    : { ok: true, file: name, text, targets: parsed.targets, templates: parsed.templates };
 }
 
 /** `file:line path: message`, the shape editors and CI logs turn into links. */
@@ -67,12 +79,12 @@ function reportInvalid(format: OutputFormat, result: Extract<FileResult, { ok: f
   process.exitCode = exitCodes.invalidInput;
 }
 
-/** Who applies: the local user at this machine, recorded with each stored target. */
-function actor(): string {
+/** Runs `work` with the configured backend, a failure explained as what to check or run. */
+async function withStoreBackend<T>(work: Parameters<typeof withBackend<T>>[0]): Promise<T> {
   try {
-    return `${userInfo().username}@${hostname()}`;
-  } catch {
-    return `unknown@${hostname()}`;
+    return await withBackend(work);
+  } catch (err) {
+    throw explainFailure(err);
   }
 }
 
@@ -117,6 +129,30 @@ async function unresolvedForValidate(result: Extract<FileResult, { ok: true }>):
   return checkTemplateReferences(result.targets, result.templates, new Set(known));
 }
 
+/**
+ * The targets' kubeconfig contexts that the kubeconfig the CLI knows of (kubeconfig.ts) lacks; none
+ * when there is no kubeconfig to check against. One that cannot be read is reported and not checked.
+ */
+async function unknownContexts(
+  result: Extract<FileResult, { ok: true }>,
+  verb: string,
+): Promise<TargetError[]> {
+  if (!result.targets.some((t) => 'context' in t.spec.cluster)) return [];
+  const kubeconfig = kubeconfigToCheck(environmentSource(), process.env);
+  if (!kubeconfig) return [];
+  const read = await kubeconfigContexts(kubeconfig);
+  if ('error' in read) {
+    process.stderr.write(`switchyard ${verb}: cluster contexts not checked: ${read.error}\n`);
+    return [];
+  }
+  return checkClusterContexts(result.targets, read.contexts, kubeconfig);
+}
+
+/** Errors of separate checks in one list, in file order. */
+function inFileOrder(...lists: TargetError[][]): TargetError[] {
+  return lists.flat().sort((a, b) => a.document - b.document || (a.line ?? 0) - (b.line ?? 0));
+}
+
 /** What a file holds, in words: "2 targets", "1 target, 1 analysis template". */
 function contents(targets: number, templates: number): string {
   return templates === 0
@@ -133,7 +169,10 @@ export function validateCommand(): Command {
     .action(async (opts: { filename: string; output: OutputFormat }) => {
       const result = readTargets(opts.filename);
       if (!result.ok) return reportInvalid(opts.output, result, '');
-      const unresolved = await unresolvedForValidate(result);
+      const unresolved = inFileOrder(
+        await unresolvedForValidate(result),
+        await unknownContexts(result, 'validate'),
+      );
       if (unresolved.length > 0)
         return reportInvalid(opts.output, { ...result, ok: false, errors: unresolved }, '');
       print(
@@ -144,50 +183,122 @@ export function validateCommand(): Command {
     });
 }
 
-/** One line of apply's output: what happened to one document of the file. */
-interface AppliedRow extends ApplyOutcome {
-  kind: 'AnalysisTemplate' | 'ReleaseTarget';
+/**
+ * The apply message of a valid file: its documents as written, signed; refused here, before
+ * anything is sent, when it would not fit in one Pub/Sub message.
+ */
+export async function applyMessageOf(
+  result: Extract<FileResult, { ok: true }>,
+  idToken: string,
+): Promise<SignedApplyMessage & { requestId: string }> {
+  const msg = {
+    command: 'apply' as const,
+    documents: documentsOf(result.text),
+    source: result.file.slice(0, 500),
+    requestedBy: localUser(),
+    requestId: randomUUID(),
+    idToken,
+  };
+  const bytes = Buffer.byteLength(JSON.stringify(msg));
+  if (bytes > maxApplyMessageBytes) {
+    throw new CliError(
+      exitCodes.invalidInput,
+      `${result.file}: ${(bytes / 1e6).toFixed(1)} MB as an apply message, over the ${(maxApplyMessageBytes / 1e6).toFixed(2)} MB one Pub/Sub message holds; nothing was applied: split it into smaller files and apply each`,
+    );
+  }
+  return msg;
+}
+
+/** The lines of an applied file: one per document, templates first (the targets refer to them). */
+function appliedLines(rows: readonly AppliedDocument[]): string {
+  return rows
+    .map((r) => `${r.kind.toLowerCase()}/${r.name} ${r.result} (generation ${r.generation})`)
+    .join('\n');
+}
+
+/** True when the refusal is about the documents themselves (invalid, or naming a missing template). */
+function refusedAsInvalid(answer: RequestRecord): boolean {
+  return (answer.errors ?? []).some((e) => !/^apply: .* may not /.test(e.message));
 }
 
 /**
  * `switchyard apply -f <file>`: validates, checks that every analysis reference names a template
- * (inline, in the file, or stored), then stores every target and template of the file or none.
+ * (inline, in the file, or stored), then sends every target and template of the file to the control
+ * function, which stores all of them or, when any is refused, none, and answers.
  */
 export function applyCommand(): Command {
   return new Command('apply')
     .description(
-      'store the ReleaseTargets and AnalysisTemplates of a file: all of them or, on any error, none; prints created, configured or unchanged for each',
+      'store the ReleaseTargets and AnalysisTemplates of a file, through the control function (signed with your ID token): all of them or, on any error or refusal, none; prints created, configured or unchanged for each',
     )
     .addOption(fileOption())
+    .addOption(
+      new Option('--timeout <seconds>', 'how long to wait for the answer')
+        .default(60)
+        .argParser((v) => positive(v)),
+    )
     .addOption(outputOption())
-    .action(async (opts: { filename: string; output: OutputFormat }) => {
+    .action(async (opts: { filename: string; output: OutputFormat; timeout: number }) => {
       const result = readTargets(opts.filename);
       if (!result.ok) return reportInvalid(opts.output, result, '; nothing was applied');
-      type Outcome = { errors: TargetError[] } | { applied: Awaited<ReturnType<TargetStore['apply']>> };
-      const outcome = await withStore(async (store): Promise<Outcome> => {
-        // Stored template names are read only when the file does not resolve every reference itself.
+      const contexts = await unknownContexts(result, 'apply');
+      const answer = await withStoreBackend(async (b): Promise<{ errors: TargetError[] } | RequestRecord> => {
+        // Stored template names are read only when the file does not resolve every reference itself
+        // (the control function checks again before it stores anything).
         const local = checkTemplateReferences(result.targets, result.templates, new Set());
-        const known = local.length === 0 ? [] : await store.templateNames();
-        const unresolved = checkTemplateReferences(result.targets, result.templates, new Set(known));
+        const known = local.length === 0 ? [] : await b.targets.templateNames();
+        const unresolved = inFileOrder(
+          checkTemplateReferences(result.targets, result.templates, new Set(known)),
+          contexts,
+        );
         if (unresolved.length > 0) return { errors: unresolved };
-        return { applied: await store.apply(result.targets, actor(), result.templates) };
+        const msg = await applyMessageOf(result, await callerIdToken(b.cfg));
+        const recorded = await sendControl(
+          { pubsub: await b.pubsub(), store: b.store, prefix: b.cfg.prefix },
+          msg,
+          opts.timeout * 1000,
+        );
+        if (!recorded) {
+          throw new CliError(
+            exitCodes.failure,
+            `no answer to apply within ${opts.timeout} s (request ${msg.requestId}); it may still be applied (\`switchyard targets\` shows what is stored): is the control function running? \`switchyard dev status\` shows the local stack; on Google Cloud, read the control function's logs`,
+          );
+        }
+        return recorded;
       });
-      if ('errors' in outcome)
+      if ('errors' in answer && !('outcome' in answer))
         return reportInvalid(
           opts.output,
-          { ...result, ok: false, errors: outcome.errors },
+          { file: result.file, ok: false, errors: answer.errors },
           '; nothing was applied',
         );
-      // Templates first: they are what the targets after them refer to.
-      const rows: AppliedRow[] = [
-        ...outcome.applied.templates.map((r) => ({ kind: 'AnalysisTemplate' as const, ...r })),
-        ...outcome.applied.targets.map((r) => ({ kind: 'ReleaseTarget' as const, ...r })),
-      ];
-      print(opts.output, rows, (all) =>
-        all
-          .map((r) => `${r.kind.toLowerCase()}/${r.name} ${r.result} (generation ${r.generation})`)
-          .join('\n'),
-      );
+      const record = answer as RequestRecord;
+      if (record.outcome === 'refused') {
+        if (refusedAsInvalid(record))
+          return reportInvalid(
+            opts.output,
+            { file: result.file, ok: false, errors: record.errors ?? [] },
+            '; nothing was applied',
+          );
+        if (opts.output !== 'text') {
+          print(opts.output, record, () => '');
+          process.exitCode = exitCodes.refused;
+          return;
+        }
+        const refusals = record.errors ?? [];
+        if (refusals.length <= 1) {
+          throw new CliError(
+            exitCodes.refused,
+            `${result.file}: refused: ${(record.reason ?? 'no reason given').replace(/^apply: /, '')}`,
+          );
+        }
+        for (const e of refusals) process.stderr.write(`${errorLine(result.file, e)}\n`);
+        throw new CliError(
+          exitCodes.refused,
+          `${result.file}: refused: ${refusals.length} documents may not be applied by who asked; nothing was applied`,
+        );
+      }
+      print(opts.output, record.documents ?? [], appliedLines);
     });
 }
 

@@ -2,7 +2,17 @@
 // Every server runs in its own process group, detached from the caller, with its output in a log
 // file, so `dev down` (or a test run's teardown) can stop the server and all of its children.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -34,24 +44,64 @@ export function startProcess(opts: StartOptions): number {
   }
 }
 
-/** True while a process with this pid exists (zombies of other parents count as gone). */
+/**
+ * Linux: a process's state letter (R, S, Z, ...), process group and number of threads from
+ * /proc/<pid>/stat; undefined when there is no such process. The command name in parentheses may
+ * hold spaces.
+ */
+function procStat(pid: number): { state: string; pgrp: number; threads: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] ? { state: fields[0], pgrp: Number(fields[2]), threads: Number(fields[17]) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const hasProc = existsSync('/proc/self/stat');
+
+/**
+ * A zombie (Z) or dying (X) process has exited, only its parent's wait is missing; but a zombie
+ * leader whose other threads are still exiting (a killed JVM or Go server) still holds its sockets.
+ */
+const exited = (stat: { state: string; threads: number }) =>
+  (stat.state === 'Z' || stat.state === 'X') && !(stat.threads > 1);
+
+/**
+ * True while a process with this pid runs. Zombies count as gone: a server whose parent (a `dev up`
+ * that returned) is gone is reparented to PID 1, which on these machines never reaps it, so it stays
+ * a zombie that signal 0 still reaches.
+ */
 export function isAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (!hasProc) return true;
+  const stat = procStat(pid);
+  return stat !== undefined && !exited(stat);
 }
 
+/** True while a process of the group runs (zombies aside, as in isAlive). */
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (!hasProc) return true;
+  // The leader is the usual survivor; scan the rest only when it is gone.
+  const leader = procStat(pgid);
+  if (leader && leader.pgrp === pgid && !exited(leader)) return true;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(Number(entry));
+    if (stat && stat.pgrp === pgid && !exited(stat)) return true;
+  }
+  return false;
 }
 
 /**
@@ -90,6 +140,22 @@ export async function freePort(preferred?: number): Promise<number> {
     }
   }
   return listenOnce(0);
+}
+
+/**
+ * True once nothing listens on 127.0.0.1:port, false when it is still taken after `timeoutMs` (a
+ * server that was just killed can hold its port for a moment while its threads exit).
+ */
+export async function portFreed(port: number, timeoutMs: number): Promise<boolean> {
+  try {
+    return await waitFor(async () => (await freePort(port)) === port, {
+      timeoutMs,
+      intervalMs: 100,
+      what: `port ${port} to be free`,
+    });
+  } catch {
+    return false;
+  }
 }
 
 function listenOnce(port: number): Promise<number> {

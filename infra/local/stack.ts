@@ -1,17 +1,26 @@
 // The local stack: Google's Firestore and Pub/Sub emulators, a Kubernetes control plane with kwok
 // nodes, Prometheus, and the functions in functions-framework processes. `up` is idempotent and
-// recovers from a crash (parts that no longer answer are cleaned up and started again); `down`
-// stops every process it started. State lives in one JSON file in the stack's folder.
+// heals the stack: a part that does not answer or lacks what it should hold is repaired from its
+// recorded state (see README.md), and started from nothing only when that fails and loses no data;
+// `down` stops every process it started. State lives in one JSON file in the stack's folder.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { topology } from '../../shared/topology.ts';
 import { firestorePart, pubsubPart } from './components/emulators.ts';
 import { type FunctionsConfig, type FunctionsState, functionsPart } from './components/functions.ts';
+import { issuerEnv, issuerPart } from './components/issuer.ts';
 import { type KubeState, kubernetesPart } from './components/kubernetes.ts';
-import type { Part, PartStatus, ServerState, StackContext } from './components/part.ts';
+import {
+  type Part,
+  type PartStatus,
+  type ServerState,
+  type StackContext,
+  WouldLoseDataError,
+} from './components/part.ts';
 import { backfill, type PrometheusState, prometheusPart } from './components/prometheus.ts';
-import { withLock } from './process.ts';
-import { switchyardFunctions } from './switchyard.ts';
+import { type RegistryState, registryEnv, registryPart } from './components/registry.ts';
+import { portFreed, withLock } from './process.ts';
+import { localInstallationEnv, switchyardFunctions } from './switchyard.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -35,8 +44,13 @@ export function switchyardStack(overrides: Partial<FunctionsConfig> = {}): Funct
     sweepTopic: topology().sweepTopic,
     sweepSeconds: Number(process.env.SWITCHYARD_SWEEP_SECONDS ?? 60),
     ...overrides,
+    // The local installation's operators: the accounts of the local issuer's dev domain.
+    env: { SWITCHYARD_OPERATORS: localOperators, ...overrides.env },
   };
 }
+
+/** Who may run every control command on a local target without spec.access (`switchyard dev`). */
+export const localOperators = 'domain:switchyard.local';
 
 /** Where `switchyard dev` keeps its stack unless SWITCHYARD_STACK_DIR says otherwise. */
 export function defaultStateDir(): string {
@@ -48,6 +62,8 @@ interface PartStates {
   pubsub?: ServerState;
   kubernetes?: KubeState;
   prometheus?: PrometheusState;
+  issuer?: ServerState;
+  registry?: RegistryState;
   functions?: FunctionsState;
 }
 type PartName = keyof PartStates;
@@ -76,13 +92,17 @@ export interface StackStatus {
   pubsubEmulatorHost: string | null;
   kubeconfig: string | null;
   prometheusUrl: string | null;
+  /** The local ID-token issuer (its JWKS at /certs, a dev token endpoint at /token). */
+  issuerUrl: string | null;
+  /** The stack's container registry (Docker Registry v2 API), which the functions know as us-docker.pkg.dev. */
+  registryUrl: string | null;
   /** Folder of the Kubernetes binaries the stack runs, kubectl among them. */
   kubeBinDir: string | null;
   functions: { name: string; url: string; subscriptions: string[] }[];
   parts: Record<PartName, PartStatus>;
 }
 
-const firstWave = ['firestore', 'pubsub', 'kubernetes', 'prometheus'] as const;
+const firstWave = ['firestore', 'pubsub', 'kubernetes', 'prometheus', 'issuer', 'registry'] as const;
 const order: PartName[] = [...firstWave, 'functions'];
 
 export class LocalStack {
@@ -104,7 +124,9 @@ export class LocalStack {
       pubsub: pubsubPart,
       kubernetes: kubernetesPart,
       prometheus: prometheusPart,
-      functions: functionsPart(opts.functions ?? (async () => switchyardStack())),
+      issuer: issuerPart,
+      registry: registryPart,
+      functions: functionsPart(opts.functions ?? (async () => switchyardStack()), localInstallationEnv),
     };
   }
 
@@ -125,12 +147,19 @@ export class LocalStack {
   }
 
   private context(file: StackFile, preferredPorts = this.preferredPorts): StackContext {
+    const endpoints: Record<string, string> = {};
+    for (const name of order) {
+      const state = file.parts[name];
+      const part = this.parts[name] as Part<NonNullable<typeof state>>;
+      if (state && part.endpoint) endpoints[name] = part.endpoint(state);
+    }
     return {
       stateDir: this.stateDir,
       projectId: file.projectId,
       log: this.log,
       env: envOf(file),
       preferredPorts,
+      endpoints,
     };
   }
 
@@ -142,7 +171,13 @@ export class LocalStack {
     return join(this.stateDir, 'stack.lock');
   }
 
-  /** Brings every part up; parts already running are kept, dead ones are cleaned and restarted. */
+  /**
+   * Brings every part up. Each part is checked (does it answer and hold what it should); a part that
+   * is running is kept, one that is not is repaired from its recorded state (a dead process started
+   * again on its data and port, lost subscriptions recreated, dependents restarted against parts
+   * that moved), and only when that fails cleaned up and started from nothing, unless that would
+   * destroy data (WouldLoseDataError), which fails `up` instead.
+   */
   async up(): Promise<StackStatus> {
     // The stack's own clients talk only to emulators: no Google metadata server to look for.
     process.env.METADATA_SERVER_DETECTION ??= 'none';
@@ -153,8 +188,12 @@ export class LocalStack {
   private async upLocked(): Promise<StackStatus> {
     const file = this.read();
     const startedNow: PartName[] = [];
-    const envBefore = JSON.stringify(envOf(file));
-    const ensure = async <K extends PartName>(name: K): Promise<void> => {
+    // Parts found running keep that status for the answer; only repaired or started ones are asked again.
+    const found: Partial<Record<PartName, PartStatus>> = {};
+    const ensure = async <K extends PartName>(
+      name: K,
+      checked?: Promise<PartStatus | undefined>,
+    ): Promise<void> => {
       if (!this.only.has(name)) return;
       const part = this.parts[name] as Part<NonNullable<PartStates[K]>>;
       const previous = file.parts[name] as NonNullable<PartStates[K]> | undefined;
@@ -163,15 +202,22 @@ export class LocalStack {
       if (previous) {
         const oldPort = Number((previous as { host?: string }).host?.split(':')[1]);
         if (oldPort) ports = { ...ports, [name]: oldPort };
-        const status = await part.check(previous, this.context(file));
-        if (status.state === 'running') return;
+        // The context is read now: the functions are checked against the parts as the first wave left them.
+        const status = (await checked) ?? (await part.check(previous, this.context(file)));
+        if (status.state === 'running') {
+          found[name] = status;
+          return;
+        }
         if (part.repair) {
+          const t0 = Date.now();
+          this.log(`${name}: ${status.state}${status.detail ? ` (${status.detail})` : ''}; repairing`);
           try {
             file.parts[name] = (await part.repair(previous, this.context(file))) as PartStates[K];
             this.write(file);
-            this.log(`${name}: repaired (${status.detail ?? status.state})`);
+            this.log(`${name}: repaired (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
             return;
           } catch (err) {
+            if (err instanceof WouldLoseDataError) throw err;
             this.log(`${name}: repair failed (${err instanceof Error ? err.message : String(err)})`);
           }
         }
@@ -182,6 +228,9 @@ export class LocalStack {
         delete file.parts[name];
         this.write(file);
       }
+      // A server killed a moment ago may hold its old port until its threads have exited.
+      const samePort = previous ? ports[name] : undefined;
+      if (samePort) await portFreed(samePort, 5000);
       this.log(`${name}: starting`);
       const t0 = Date.now();
       const state = await part.start(this.context(file, ports));
@@ -190,22 +239,26 @@ export class LocalStack {
       this.write(file);
       this.log(`${name}: running (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     };
+    // On a healthy stack the first wave changes nothing the functions depend on: their check runs
+    // alongside it, and counts only if every part of the first wave was found running.
+    const early =
+      this.only.has('functions') && file.parts.functions
+        ? this.parts.functions.check(file.parts.functions, this.context(file)).catch(() => undefined)
+        : undefined;
     try {
       const results = await Promise.allSettled(firstWave.map((name) => ensure(name)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
-      // The functions restart when the hosts they were given changed.
-      if (JSON.stringify(envOf(file)) !== envBefore && file.parts.functions) {
-        await this.parts.functions.stop(file.parts.functions, this.context(file));
-        delete file.parts.functions;
-      }
-      await ensure('functions');
+      const unchanged = firstWave.every((name) => !this.only.has(name) || found[name]);
+      // After the first wave: the functions' check sees parts that moved (StackContext.endpoints)
+      // and a topology a restarted emulator lost, and their repair restarts or recreates them.
+      await ensure('functions', unchanged ? early : undefined);
     } catch (err) {
       for (const name of [...startedNow].reverse()) await this.stopPart(file, name);
       this.write(file);
       throw err;
     }
-    return this.status();
+    return this.status(found);
   }
 
   /** Stops every part and removes the state file. Idempotent. */
@@ -232,8 +285,8 @@ export class LocalStack {
     delete file.parts[name];
   }
 
-  /** What is running and how to reach it. */
-  async status(): Promise<StackStatus> {
+  /** What is running and how to reach it. `known`: statuses just checked, not asked again. */
+  async status(known: Partial<Record<PartName, PartStatus>> = {}): Promise<StackStatus> {
     const file = this.read();
     const ctx = this.context(file);
     const parts = {} as Record<PartName, PartStatus>;
@@ -243,7 +296,7 @@ export class LocalStack {
         .map(async (name) => {
           const state = file.parts[name];
           const part = this.parts[name] as Part<NonNullable<typeof state>>;
-          parts[name] = state ? await part.check(state, ctx) : { state: 'stopped' };
+          parts[name] = known[name] ?? (state ? await part.check(state, ctx) : { state: 'stopped' });
         }),
     );
     return {
@@ -282,7 +335,13 @@ export class LocalStack {
 
 type Endpoints = Pick<
   StackStatus,
-  'projectId' | 'firestoreEmulatorHost' | 'pubsubEmulatorHost' | 'kubeconfig' | 'prometheusUrl'
+  | 'projectId'
+  | 'firestoreEmulatorHost'
+  | 'pubsubEmulatorHost'
+  | 'kubeconfig'
+  | 'prometheusUrl'
+  | 'issuerUrl'
+  | 'registryUrl'
 >;
 
 function endpointsOf(file: StackFile): Endpoints {
@@ -293,6 +352,8 @@ function endpointsOf(file: StackFile): Endpoints {
     pubsubEmulatorHost: p.pubsub?.host ?? null,
     kubeconfig: p.kubernetes?.kubeconfig ?? null,
     prometheusUrl: p.prometheus ? `http://${p.prometheus.host}` : null,
+    issuerUrl: p.issuer ? `http://${p.issuer.host}` : null,
+    registryUrl: p.registry ? `http://${p.registry.host}` : null,
   };
 }
 
@@ -301,7 +362,12 @@ function envOf(file: StackFile): Record<string, string> {
 }
 
 /** The environment variables that point clients (and functions) at a stack's parts. */
-export function stackEnv(status: Endpoints): Record<string, string> {
+export function stackEnv(
+  status: Omit<Endpoints, 'issuerUrl' | 'registryUrl'> & {
+    issuerUrl?: string | null;
+    registryUrl?: string | null;
+  },
+): Record<string, string> {
   // No metadata server here: without this, Google's clients probe for one and warn.
   const env: Record<string, string> = {
     GOOGLE_CLOUD_PROJECT: status.projectId,
@@ -314,5 +380,7 @@ export function stackEnv(status: Endpoints): Record<string, string> {
   }
   if (status.kubeconfig) env.KUBECONFIG = status.kubeconfig;
   if (status.prometheusUrl) env.SWITCHYARD_PROMETHEUS_URL = status.prometheusUrl;
+  if (status.issuerUrl) Object.assign(env, issuerEnv(new URL(status.issuerUrl).host));
+  if (status.registryUrl) Object.assign(env, registryEnv(status.registryUrl));
   return env;
 }

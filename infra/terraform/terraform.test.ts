@@ -1,138 +1,30 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are Terraform expressions, not JavaScript templates
 // The Terraform under infra/terraform cannot drift from the code: every .tf file is parsed with
-// HashiCorp's own HCL parser (@cdktf/hcl2json, WebAssembly, offline), and what it declares is
+// HashiCorp's own HCL parser (@cdktf/hcl2json, WebAssembly, offline; see ./model.ts), and what it declares is
 // checked against the code's registries: functions, topics and subscriptions (shared/topology.ts),
 // entry points (functions/index.ts), Kubernetes rules (shared/kubernetes/rbac.ts), Firestore
 // collections and queries (shared/adapters/store.ts and every query in shared/ and cli/).
 // No terraform binary and no network are needed.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parse } from '@cdktf/hcl2json';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { collections } from '../../shared/adapters/store.ts';
 import { switchyardRules } from '../../shared/kubernetes/rbac.ts';
 import { artifactRegistryTopic, functionNames, stepNames, topology } from '../../shared/topology.ts';
-
-const root = import.meta.dirname;
-const repoRoot = join(root, '..', '..');
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Obj = { [key: string]: Json };
-
-/** One Terraform module (a folder of .tf files), its top-level blocks merged across files. */
-interface Module {
-  dir: string;
-  files: Record<string, Obj>;
-  resources: Record<string, Record<string, Obj>>;
-  data: Record<string, Record<string, Obj>>;
-  locals: Obj;
-  variables: Record<string, Obj>;
-  modules: Record<string, Obj>;
-  terraform: Obj[];
-}
-
-function tfFiles(dir: string): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory() && !entry.name.startsWith('.')) found.push(...tfFiles(path));
-    else if (entry.isFile() && entry.name.endsWith('.tf')) found.push(path);
-  }
-  return found.sort();
-}
-
-/** A block that HCL allows once, as hcl2json gives it (a list of one). */
-function one(value: Json | undefined, what: string): Obj {
-  if (!Array.isArray(value) || value.length !== 1) throw new Error(`${what}: expected exactly one block`);
-  return value[0] as Obj;
-}
-
-async function loadModule(dir: string): Promise<Module> {
-  const m: Module = {
-    dir,
-    files: {},
-    resources: {},
-    data: {},
-    locals: {},
-    variables: {},
-    modules: {},
-    terraform: [],
-  };
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.tf'))) {
-    const parsed = (await parse(file, readFileSync(join(dir, file), 'utf8'))) as Obj;
-    m.files[file] = parsed;
-    for (const [kind, target] of [
-      ['resource', m.resources],
-      ['data', m.data],
-    ] as const) {
-      for (const [type, byName] of Object.entries((parsed[kind] ?? {}) as Obj)) {
-        for (const [name, blocks] of Object.entries(byName as Obj)) {
-          target[type] ??= {};
-          if (target[type][name]) throw new Error(`${dir}: ${kind} ${type}.${name} declared twice`);
-          target[type][name] = one(blocks, `${kind} ${type}.${name}`);
-        }
-      }
-    }
-    for (const block of (parsed.locals ?? []) as Obj[]) Object.assign(m.locals, block);
-    for (const [name, blocks] of Object.entries((parsed.variable ?? {}) as Obj)) {
-      m.variables[name] = one(blocks, `variable ${name}`);
-    }
-    for (const [name, blocks] of Object.entries((parsed.module ?? {}) as Obj)) {
-      m.modules[name] = one(blocks, `module ${name}`);
-    }
-    m.terraform.push(...((parsed.terraform ?? []) as Obj[]));
-  }
-  return m;
-}
-
-/**
- * The value of a parsed expression with the module's variables at their defaults (or `vars`): a
- * string that is exactly `${local.NAME}` becomes that local's value, and `${var.NAME}` inside a
- * template is substituted. Anything else (function calls, references to resources) stays as text.
- */
-function evaluate(m: Module, value: Json | undefined, vars: Record<string, string> = {}): Json {
-  if (value === undefined) throw new Error('evaluating an absent value');
-  if (typeof value === 'string') {
-    const local = /^\$\{local\.([A-Za-z_][\w-]*)\}$/.exec(value);
-    if (local) {
-      const name = local[1]!;
-      if (!(name in m.locals)) throw new Error(`${m.dir}: no local ${name}`);
-      return evaluate(m, m.locals[name], vars);
-    }
-    return value.replace(/\$\{var\.([A-Za-z_]\w*)\}/g, (_, name: string) => {
-      if (name in vars) return vars[name]!;
-      const v = m.variables[name];
-      if (!v || typeof v.default !== 'string')
-        throw new Error(`${m.dir}: variable ${name} has no string default`);
-      return v.default;
-    });
-  }
-  if (Array.isArray(value)) return value.map((v) => evaluate(m, v, vars));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evaluate(m, v, vars)]));
-  }
-  return value;
-}
-
-/** Every string anywhere in a parsed file (expressions included). */
-function strings(value: Json): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap(strings);
-  if (value && typeof value === 'object') return Object.values(value).flatMap(strings);
-  return [];
-}
-
-function resource(m: Module, type: string, name: string): Obj {
-  const r = m.resources[type]?.[name];
-  if (!r) throw new Error(`${relative(repoRoot, m.dir)}: no resource ${type}.${name}`);
-  return r;
-}
-
-const dirs = {
-  switchyard: join(root, 'modules', 'switchyard'),
-  rbac: join(root, 'modules', 'switchyard-rbac'),
-  production: join(root, 'examples', 'production'),
-};
+import {
+  evaluate,
+  type Grant,
+  grants,
+  loadModules,
+  type Module,
+  type Obj,
+  one,
+  repoRoot,
+  resource,
+  terraformRoot as root,
+  strings,
+  tfFiles,
+} from './model.ts';
 
 let sy: Module;
 let rbac: Module;
@@ -140,9 +32,7 @@ let production: Module;
 let all: Module[];
 
 beforeAll(async () => {
-  sy = await loadModule(dirs.switchyard);
-  rbac = await loadModule(dirs.rbac);
-  production = await loadModule(dirs.production);
+  ({ sy, rbac, production } = await loadModules());
   all = [sy, rbac, production];
 });
 
@@ -416,9 +306,11 @@ describe('IAM: least privilege', () => {
     roles.delete('${each.value.role}');
     expect([...roles].sort()).toEqual(
       [
+        'roles/artifactregistry.reader',
         'roles/artifactregistry.writer',
         'roles/container.clusterViewer',
         'roles/datastore.user',
+        'roles/datastore.viewer',
         'roles/iam.serviceAccountTokenCreator',
         'roles/logging.logWriter',
         'roles/monitoring.viewer',
@@ -483,11 +375,98 @@ describe('IAM: least privilege', () => {
   });
 });
 
+describe('IAM: every grant, as infra/terraform/model.ts reads them (the table of infra/DEPLOY.md)', () => {
+  const pair = (g: Grant) => `${g.identity} ${g.role}`;
+  /** Every (identity, role) the module may grant: a new one is added here, on purpose. */
+  const allowed = [
+    ...functionNames.map((f) => `function:${f} roles/datastore.user`),
+    ...functionNames.filter((f) => f !== 'notify').map((f) => `function:${f} roles/pubsub.publisher`),
+    ...[...stepNames, 'sweep'].map((f) => `function:${f} roles/container.clusterViewer`),
+    'function:analyze roles/monitoring.viewer',
+    'function:deploy-green roles/artifactregistry.reader',
+    'function:notify roles/secretmanager.secretAccessor',
+    'account:invoker roles/run.invoker',
+    'pubsub-agent roles/pubsub.publisher',
+    'pubsub-agent roles/pubsub.subscriber',
+    'pubsub-agent roles/iam.serviceAccountTokenCreator',
+    'account:build roles/logging.logWriter',
+    'account:build roles/storage.objectViewer',
+    'account:build roles/artifactregistry.writer',
+    'var:operators roles/pubsub.publisher',
+    'var:operators roles/datastore.viewer',
+  ];
+
+  it('reads every IAM member resource, all of them in the switchyard module', () => {
+    const read = new Set(grants(sy).map((g) => g.address.replace(/\[.*\]$/, '')));
+    const declared = Object.entries(sy.resources)
+      .filter(([type]) => type.endsWith('_iam_member'))
+      .flatMap(([type, byName]) => Object.keys(byName).map((name) => `${type}.${name}`));
+    expect([...read].sort()).toEqual(declared.sort());
+    for (const m of [rbac, production]) {
+      expect(Object.keys(m.resources).filter((t) => t.includes('_iam_'))).toEqual([]);
+    }
+  });
+
+  it('grants only (identity, role) pairs of the allow-list', () => {
+    const granted = [...new Set(grants(sy).map(pair))];
+    expect(granted.filter((p) => !allowed.includes(p))).toEqual([]);
+  });
+
+  it('gives no identity an owner, editor or admin role', () => {
+    for (const g of grants(sy)) {
+      expect(g.role, g.address).not.toMatch(/^roles\/(owner|editor)$|admin|\.owner$/i);
+    }
+    for (const m of all) {
+      for (const parsed of Object.values(m.files)) {
+        for (const s of strings(parsed)) expect(s).not.toMatch(/roles\/[\w.]*(admin|owner)\b/i);
+      }
+    }
+  });
+
+  it('grants project-wide only where the resource has no finer IAM, under a condition where one narrows it', () => {
+    // Firestore databases, clusters, Monitoring and Logging have no IAM member resource of their own;
+    // the function-source buckets are Cloud Functions', not the module's. Value: needs a condition.
+    const projectWide: Record<string, boolean> = {
+      'roles/datastore.user': true,
+      'roles/datastore.viewer': true,
+      'roles/storage.objectViewer': true,
+      'roles/container.clusterViewer': false,
+      'roles/monitoring.viewer': false,
+      'roles/logging.logWriter': false,
+    };
+    for (const g of grants(sy)) {
+      if (g.level !== 'project') {
+        // Topics, subscriptions, secrets, Cloud Run services, service accounts, repositories.
+        expect(g.role, g.address).toMatch(/^roles\/(pubsub|secretmanager|run|iam|artifactregistry)\./);
+        continue;
+      }
+      expect(Object.keys(projectWide), g.address).toContain(g.role);
+      if (projectWide[g.role])
+        expect(g.condition, `${g.address}: ${g.role} without a condition`).toBeDefined();
+    }
+    const firestore = grants(sy).filter((g) => g.role.startsWith('roles/datastore.'));
+    for (const g of firestore) {
+      expect(g.condition?.expression, g.address).toBe(
+        'resource.name == "projects/<project_id>/databases/<firestore_database>"',
+      );
+    }
+  });
+
+  it('gives the operators no Firestore write role (datastore.user or datastore.owner), only datastore.viewer', () => {
+    const roles = grants(sy)
+      .filter((g) => g.identity === 'var:operators')
+      .map((g) => g.role);
+    expect(roles).not.toContain('roles/datastore.user');
+    expect(roles).not.toContain('roles/datastore.owner');
+    expect(roles.sort()).toEqual(['roles/datastore.viewer', 'roles/pubsub.publisher']);
+  });
+});
+
 describe('Kubernetes RBAC', () => {
   it('declares the rules of shared/kubernetes/rbac.ts, exactly', () => {
     const rules = rbac.locals.rules as { api_groups: string[]; resources: string[]; verbs: string[] }[];
     expect(rules.map((r) => ({ apiGroups: r.api_groups, resources: r.resources, verbs: r.verbs }))).toEqual(
-      switchyardRules,
+      switchyardRules.map(({ apiGroups, resources, verbs }) => ({ apiGroups, resources, verbs })),
     );
   });
 
@@ -596,6 +575,48 @@ describe('Firestore', () => {
       concurrency_mode: 'PESSIMISTIC',
       name: '${var.firestore_database}',
     });
+  });
+});
+
+describe('audit and control identity (issue 11)', () => {
+  it('turns on Data Access audit logs for Firestore and Pub/Sub, unless told not to', () => {
+    const audit = resource(sy, 'google_project_iam_audit_config', 'data_access');
+    // datastore.googleapis.com configures Firestore's audit logs too (firestore.googleapis.com).
+    expect(String(audit.for_each)).toContain('var.data_access_audit_logs');
+    expect(String(audit.for_each)).toContain('"datastore.googleapis.com", "pubsub.googleapis.com"');
+    expect((audit.audit_log_config as Obj[]).map((c) => c.log_type)).toEqual([
+      'ADMIN_READ',
+      'DATA_READ',
+      'DATA_WRITE',
+    ]);
+    expect(sy.variables.data_access_audit_logs).toMatchObject({ default: true });
+  });
+
+  it('hands the operators who may run control commands to the functions, groups left out (an ID token names none)', () => {
+    const fn = resource(sy, 'google_cloudfunctions2_function', 'function');
+    const env = String(one(fn.service_config, 'service_config').environment_variables);
+    expect(env).toContain('SWITCHYARD_OPERATORS');
+    expect(env).toContain('!startswith(m, "group:")');
+  });
+
+  it('hands the installation access policy to the functions as JSON, and lets operators only read Firestore', () => {
+    const fn = resource(sy, 'google_cloudfunctions2_function', 'function');
+    const env = String(one(fn.service_config, 'service_config').environment_variables);
+    // shared/config.ts reads SWITCHYARD_ACCESS_POLICY as JSON and refuses to start on a bad one.
+    expect(env).toMatch(/\bSWITCHYARD_ACCESS_POLICY\s*=\s*jsonencode\(var\.access_policy\)/);
+    const policy = sy.variables.access_policy!;
+    expect(policy.default).toEqual([]);
+    expect(String(policy.type)).toContain('selector = object({ matchLabels = map(string) })');
+    // People apply targets through the control function (issue 11): they publish, they never write.
+    const operators = resource(sy, 'google_project_iam_member', 'operator_firestore');
+    expect(operators.role).toBe('roles/datastore.viewer');
+    expect(one(operators.condition, 'condition').expression).toBe('${local.firestore_binding}');
+    const writes = Object.values(sy.resources.google_project_iam_member ?? {}).filter(
+      (r) =>
+        r.for_each === '${toset(var.operators)}' &&
+        /datastore\.(user|owner)|owner|editor/.test(String(r.role)),
+    );
+    expect(writes).toEqual([]);
   });
 });
 

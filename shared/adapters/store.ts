@@ -20,6 +20,8 @@ import type {
 import { emptyWorkload, isTerminal, type Release, type Workload } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
 import { count } from '../runtime/metrics.ts';
+import type { TargetError } from '../target/schema.ts';
+import type { ApplyOutcome } from '../target/store.ts';
 
 export const collections = {
   targets: 'targets',
@@ -57,10 +59,25 @@ export interface RequestRecord {
   expireAt: Date | Timestamp;
   command: string;
   target: string;
-  requestedBy: string;
+  /** The verified email of who asked; null when the sender could not be verified. */
+  requestedBy: string | null;
+  /** Who an unverified sender said it was (never trusted; kept for whoever investigates). */
+  claimedBy?: string;
   outcome: 'applied' | 'refused';
   reason: string | null;
   releaseId: string | null;
+  /** apply, when applied: what happened to each document, named templates first, then targets. */
+  documents?: AppliedDocument[];
+  /**
+   * apply, when refused: each document refused and why (`documents[i]…`, its index in the file),
+   * whether it did not validate, named a missing template or may not be applied by who asked.
+   */
+  errors?: TargetError[];
+}
+
+/** One document of an applied file, as the answer to the apply lists it. */
+export interface AppliedDocument extends ApplyOutcome {
+  kind: 'AnalysisTemplate' | 'ReleaseTarget';
 }
 
 /**

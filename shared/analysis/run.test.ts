@@ -151,3 +151,20 @@ describe('CEL conditions', () => {
     expect(celSyntaxError('result[0] < ')).toMatchObject({ line: 1, column: 11 });
   });
 });
+
+describe('what a run stores', () => {
+  it('cuts large values short and keeps the newest measurements, so a release stays small', () => {
+    const big = 'x'.repeat(50_000);
+    const answers = Array.from({ length: 300 }, () => value([0.01, big]));
+    const run = feed([metric({ count: 1000 })], answers);
+    const m = run.metrics[0]!;
+    expect(m.measurements).toHaveLength(100);
+    expect(m.successful).toBe(300);
+    expect(m.measurements.at(-1)!.index).toBe(299);
+    expect(m.measurements[0]!.value).toMatchObject({
+      bytes: expect.any(Number),
+      truncated: expect.any(String),
+    });
+    expect(JSON.stringify(run).length).toBeLessThan(100_000);
+  });
+});

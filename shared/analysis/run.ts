@@ -133,24 +133,36 @@ export function judge(
   }
 }
 
+/** Measured values larger than this (as JSON) are stored cut short, so a release stays far below 1 MiB. */
+export const maxValueBytes = 2048;
+/** Measurements kept per metric (the newest; the counters keep the whole run's tally). */
+export const maxMeasurements = 100;
+
+/** A value as stored: itself, or when too large, the start of its JSON and its size. */
+export function storedValue(value: unknown): unknown {
+  const json = JSON.stringify(value) ?? 'null';
+  if (json.length <= maxValueBytes) return value;
+  return { truncated: json.slice(0, 256), bytes: json.length };
+}
+
 /** Records a provider's answer for a due metric and works out the metric's phase and next time. */
 export function record(metric: MetricRun, result: ProviderResult, now: number): MetricRun {
   const { phase, message } = judge(metric.spec, result);
   const last = metric.measurements.at(-1);
   const resuming = last?.phase === 'Running';
-  const index = resuming ? last.index : metric.measurements.length;
+  const index = resuming ? last.index : last ? last.index + 1 : 0;
   const measurement: Measurement = {
     index,
     phase,
     startedAt: resuming ? last.startedAt : now,
     ...(phase === 'Running' ? {} : { finishedAt: now }),
-    ...(result.kind === 'value' && !result.noData ? { value: result.value } : {}),
-    ...(message ? { message } : {}),
+    ...(result.kind === 'value' && !result.noData ? { value: storedValue(result.value) } : {}),
+    ...(message ? { message: message.slice(0, 1000) } : {}),
     ...(result.kind === 'running' ? { state: result.state } : {}),
   };
-  const measurements = resuming
-    ? [...metric.measurements.slice(0, -1), measurement]
-    : [...metric.measurements, measurement];
+  const measurements = (
+    resuming ? [...metric.measurements.slice(0, -1), measurement] : [...metric.measurements, measurement]
+  ).slice(-maxMeasurements);
   const next: MetricRun = { ...metric, measurements };
   if (phase === 'Running') return { ...next, nextAt: now + resumePollMs };
   if (phase === 'Successful') next.successful += 1;

@@ -3,6 +3,7 @@
 // inconclusiveLimit, consecutiveErrorLimit, dryRun, args). Conditions are CEL, checked here, at
 // apply time; a provider must be one of the registry's.
 import { z } from 'zod';
+import { durationSeconds } from '../duration.ts';
 import { celSyntaxError } from './cel.ts';
 import { providerSchemas } from './providers/schemas.ts';
 
@@ -14,22 +15,8 @@ const name = z
   )
   .max(63, 'must be at most 63 characters');
 
-const durationPattern = /^(\d+)(ms|s|m|h)$/;
-const unitSeconds: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
-
-/** A duration as Argo writes it ("30s", "5m", "1h") or a number of seconds; becomes seconds. */
-const duration = z.union([z.number().min(0, 'must be >= 0'), z.string()]).transform((v, ctx) => {
-  if (typeof v === 'number') return v;
-  const m = durationPattern.exec(v);
-  if (!m) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'must be a duration like 30s, 5m or 1h, or a number of seconds',
-    });
-    return z.NEVER;
-  }
-  return Number(m[1]) * unitSeconds[m[2]!]!;
-});
+/** A duration as Argo writes it (Go syntax: "30s", "5m", "1h30m", "250ms") or a number of seconds; becomes seconds. */
+const duration = durationSeconds();
 
 const cel = z.string().superRefine((expr, ctx) => {
   const err = celSyntaxError(expr);

@@ -8,8 +8,13 @@ export type Command =
   | { type: 'ScaleRevision'; deployment: string; replicas: number }
   /** Scale the adopted plain Deployment (kept at zero after adoption). */
   | { type: 'ScalePlainDeployment'; deployment: string; replicas: number }
-  /** Make a Service select exactly one revision of the workload. */
-  | { type: 'SelectRevision'; service: string; revision: string }
+  /**
+   * Make a Service select exactly one revision of the workload; with `onlyFrom`, only if it still
+   * names that revision when written (else nothing changes).
+   */
+  | { type: 'SelectRevision'; service: string; revision: string; onlyFrom?: string }
+  /** Give a Service back the selector it had before Switchyard narrowed it (an adoption undone). */
+  | { type: 'RestoreSelector'; service: string; selector: Record<string, string> }
   | { type: 'MoveHpa'; from: string; to: string }
   /** Remove a revision; refused by the adapter while one of the target's Services selects it. */
   | { type: 'DeleteRevision'; deployment: string }
@@ -31,6 +36,10 @@ export function describeCommand(c: Command): string {
       return `ScalePlainDeployment ${c.deployment} replicas=${c.replicas}`;
     case 'SelectRevision':
       return `SelectRevision ${c.service} -> ${c.revision}`;
+    case 'RestoreSelector':
+      return `RestoreSelector ${c.service} -> ${Object.entries(c.selector)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')}`;
     case 'MoveHpa':
       return `MoveHpa ${c.from} -> ${c.to}`;
     case 'DeleteRevision':

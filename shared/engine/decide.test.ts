@@ -4,8 +4,9 @@ import { greenTemplate, revisionOf } from '../kubernetes/revision.ts';
 import type { EndpointCounts, RevisionStatus, WorkloadSnapshot } from '../kubernetes/types.ts';
 import type { Command } from './commands.ts';
 import { decideControl } from './control.ts';
-import { type Decision, decideStep, type Observation } from './decide.ts';
+import { decideStep } from './decide.ts';
 import { decidePush, parsePush } from './intake.ts';
+import { advance, type Decision, type Observation } from './kernel.ts';
 import { createRelease, emptyWorkload, type PodTemplate, type Release, type Workload } from './release.ts';
 import type { EngineTarget } from './target.ts';
 
@@ -317,14 +318,17 @@ describe('blue-green decide()', () => {
     expect(old.cleanup).toMatchObject({ deployment: paused.release.green!.deployment, action: 'delete' });
     expect(second.workload.inFlight).toBe(second.release.id);
     expect(second.workload.inFlightGreen).toBeNull();
+    // Removed after abortScaleDownDelaySeconds, scaled to zero first (the delete needs it).
+    expect(old.cleanup?.at).toBe(paused.now + 1 + 30_000);
     const cleaned = decideStep(
       t,
       old,
       second.workload,
       { type: 'step', step: 'rollback', observation: cluster.observe() },
-      paused.now + 2,
+      paused.now + 1 + 30_000,
     );
     expect(cleaned.commands).toEqual([
+      { type: 'ScaleRevision', deployment: paused.release.green!.deployment, replicas: 0 },
       { type: 'DeleteRevision', deployment: paused.release.green!.deployment },
     ]);
   });
@@ -411,5 +415,26 @@ describe('blue-green decide()', () => {
       expect(end.release.phase).toBe('RolledBack');
       expect(end.release.reason).toMatch(/analysis template "errors" not found/);
     });
+  });
+});
+
+describe('advance()', () => {
+  it('a release that ends its rollback keeps the reason it rolled back for, not the last wait', () => {
+    const base = createRelease(
+      emptyWorkload('api'),
+      { target: 'api', targetGeneration: 1, trigger: { kind: 'push', messageId: 'm' }, image: v2 },
+      0,
+    );
+    const failing = advance({ ...base, phase: 'Progressing' }, 1, {
+      phase: 'RollingBack',
+      reason: 'background analysis failed: error-rate',
+      patch: { rollbackOutcome: 'RolledBack' },
+    });
+    const waiting = advance(failing, 2, { reason: 'waiting for api-1 to take the traffic back: 2/4 ready' });
+    expect(waiting.reason).toMatch(/waiting for/);
+    const ended = advance(waiting, 3, { phase: 'RolledBack' });
+    expect(ended.reason).toBe('background analysis failed: error-rate');
+    // A reason given with the end is kept.
+    expect(advance(waiting, 3, { phase: 'RolledBack', reason: 'by hand' }).reason).toBe('by hand');
   });
 });

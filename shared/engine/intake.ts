@@ -1,9 +1,10 @@
 // What an Artifact Registry notification means for the targets: a new release, or a recorded reason
 // why nothing happens. Pure.
 import type { ArtifactRegistryMessage } from '../messages.ts';
-import { advance } from './decide.ts';
+import { matchTagFilter } from '../target/tag-filter.ts';
+import { advance } from './kernel.ts';
 import { createRelease, isBeforeSwitch, isTerminal, type Release, type Workload } from './release.ts';
-import type { EngineTarget } from './target.ts';
+import { type EngineTarget, strategyOf } from './target.ts';
 
 const digestRef = /^(?<repository>[a-z0-9][a-z0-9._\-/:]*[a-z0-9])@(?<digest>sha256:[a-f0-9]{64})$/;
 const tagRef = /^(?<repository>[a-z0-9][a-z0-9._\-/:]*[a-z0-9]):(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/;
@@ -40,10 +41,13 @@ export function refusal(target: EngineTarget, push: ParsedPush): string | null {
       : null;
   }
   const filter = target.spec.image.tagFilter;
-  if (filter && !new RegExp(filter).test(push.tag)) {
-    return `tag ${push.tag} does not match tagFilter ${filter} of target ${target.name}`;
+  if (filter === undefined) return null;
+  // RE2, linear in the tag's length: this runs inside the push transaction.
+  const matched = matchTagFilter(filter, push.tag);
+  if (typeof matched === 'object') {
+    return `tagFilter ${filter} of target ${target.name} cannot be run (${matched.problem}): fix it and apply the target again`;
   }
-  return null;
+  return matched ? null : `tag ${push.tag} does not match tagFilter ${filter} of target ${target.name}`;
 }
 
 export type PushOutcome =
@@ -90,7 +94,7 @@ export function decidePush(
     },
     now,
   );
-  return supersedeFor(release, workload, live, now);
+  return supersedeFor(release, workload, live, now, strategyOf(target).abortScaleDownDelaySeconds * 1000);
 }
 
 /**
@@ -102,20 +106,24 @@ export function supersedeFor(
   workload: Workload,
   live: Release[],
   now: number,
+  /** abortScaleDownDelaySeconds: how long a superseded green stays before it is drained and removed. */
+  cleanupDelayMs: number,
 ): PushOutcome {
   const superseded: Release[] = [];
   let inFlight = workload.inFlight;
   let inFlightGreen = workload.inFlightGreen;
   let queued: string | null = null;
   for (const old of live) {
-    if (old.id === workload.inFlight && !isBeforeSwitch(old.phase)) {
+    // Behind one that has switched, or that is adopting the plain Deployment (the Services are being
+    // narrowed to its first revision), the new release waits its turn.
+    if (old.id === workload.inFlight && (!isBeforeSwitch(old.phase) || old.phase === 'Adopting')) {
       queued = release.id;
       continue;
     }
     const green = old.green;
     const cleanup =
       green && green.revision !== workload.stable?.revision
-        ? { deployment: green.deployment, at: now, action: 'delete' as const }
+        ? { deployment: green.deployment, at: now + cleanupDelayMs, action: 'delete' as const }
         : null;
     superseded.push(
       advance(old, now, {
@@ -130,6 +138,10 @@ export function supersedeFor(
       inFlightGreen = null;
     }
   }
+  // A superseded release may have resized the stable revision (the replica-ratio router shrinks
+  // it): the new one starts from the full size the old one knew, not from what is left.
+  const known = Math.max(release.replicas, ...superseded.map((r) => r.replicas));
+  if (known !== release.replicas) release = { ...release, replicas: known };
   // Unless it waits behind a release that has switched, the new release is the one in flight now,
   // so a duplicate of its push finds it.
   if (!queued) inFlight = release.id;

@@ -109,6 +109,11 @@ export interface Wake {
   seq: number;
   /** Set by the runtime when the function that scheduled it waits for it itself (else the sweep does). */
   inline?: boolean;
+  /**
+   * Set by the runtime: until then, looks that see nothing new are handed over by the functions
+   * without a write (so the stored `at` may be older); the sweep counts the wake-up as owned.
+   */
+  pollUntil?: number;
 }
 
 export interface Release {
@@ -136,20 +141,34 @@ export interface Release {
   green: RevisionRef | null;
   /** Full size of the workload, from the stable revision (or its HPA) when the release started. */
   replicas: number;
-  /** The plain Deployment being adopted, with its replica count. */
-  adoption: { deployment: string; replicas: number; revision: RevisionRef } | null;
+  /**
+   * The plain Deployment being adopted, with its replica count, and the selectors its Services had
+   * before they were narrowed to the first revision (restored if the adoption is undone).
+   */
+  adoption: {
+    deployment: string;
+    replicas: number;
+    revision: RevisionRef;
+    selectors?: Record<string, Record<string, string>>;
+    /** Set by `abort`: the adoption is undone as if it had lapsed, and the release ends Aborted. */
+    aborted?: boolean;
+  } | null;
   switchedAt: number | null;
   /** Set on entering RollingBack: how the rollback ends (abort ends Aborted, a failure RolledBack). */
   rollbackOutcome: 'RolledBack' | 'Aborted' | null;
   wake: Wake | null;
   /** Work on green still due after the release ended: scale it down (abort) or delete it (superseded). */
   cleanup: { deployment: string; at: number; action: 'scale-down' | 'delete' } | null;
+  /** Set once a cleanup has moved Services and routes off the revision it removes. */
+  cleanupRouted?: boolean;
   /** For `undo`: the earlier revision to bring back. */
   undoTo: RevisionRef | null;
   /** Pre- and post-promotion analysis runs with every measurement. */
   analysis: { pre: AnalysisRun | null; post: AnalysisRun | null };
   /** Canary releases: the steps' progress, background and step analysis. */
   canary: CanaryState | null;
+  /** Failed attempts in a row (kept by the runtime): after a bound the release ends Failed. */
+  attempts?: { count: number; error: string } | null;
   /** The current step's claim, so a duplicate delivery does not run it twice at once. */
   lease: { owner: string; until: number } | null;
   /** Why the release is where it is (failures, refusals, waits). */

@@ -1,5 +1,6 @@
 // What the engine reads of a ReleaseTarget (shared/target/schema.ts is the full, validated shape).
 import type { AnalysisRef, AnalysisTemplate } from '../analysis/schema.ts';
+import type { Access } from '../identity/access.ts';
 import type { Notifier } from '../notify/schema.ts';
 import type { CanaryStrategy } from '../target/canary.ts';
 
@@ -35,6 +36,8 @@ export interface EngineTarget {
     analysis?: { templates: AnalysisTemplate[] };
     /** Where its release events are delivered (read by the notify function only). */
     notifications?: Notifier[];
+    /** Who may run which control command (read by the control function only). */
+    access?: Access;
   };
 }
 

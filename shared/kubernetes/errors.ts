@@ -9,7 +9,7 @@ import type { ErrorKind } from '../errors.ts';
  * 'invalid' (400/422 and other refusals), 'unavailable' (5xx, 429, network) and 'unsafe' (Switchyard
  * refused, e.g. to delete a revision that still serves traffic or to touch an object it does not own).
  */
-export type ClusterErrorKind = Exclude<ErrorKind, 'internal'>;
+export type ClusterErrorKind = Exclude<ErrorKind, 'internal' | 'fenced'>;
 
 /** An error of a cluster operation, with a message saying what failed and what to fix. */
 export class ClusterError extends Error {
@@ -22,17 +22,6 @@ export class ClusterError extends Error {
     this.kind = kind;
     this.status = options.status;
   }
-}
-
-/**
- * True when trying the same step again may succeed: the API was unavailable, or the object changed
- * between read and write ('conflict'). Decided by the error's `kind` field only, so errors that
- * crossed a serialisation boundary still classify. (The engine's retry policy for all errors is
- * retriability() in shared/errors.ts, which agrees on these kinds.)
- */
-export function isRetriable(err: unknown): boolean {
-  const kind = (err as { kind?: unknown } | null)?.kind;
-  return kind === 'unavailable' || kind === 'conflict';
 }
 
 /** Runs one API call, turning its failure into a ClusterError that names `what`. */
@@ -71,6 +60,7 @@ const advice: Record<ClusterErrorKind, string> = {
   invalid: 'the API refused the request as given',
   unavailable: 'the Kubernetes API is unavailable; the step will be retried',
   unsafe: 'Switchyard refused to go on',
+  'in-use': 'it still serves traffic, so Switchyard left it as it is',
 };
 
 // Error codes of a failed connection (Node sockets, DNS, undici). Anything else unexpected is
@@ -83,6 +73,8 @@ function isNetworkError(err: unknown): boolean {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && networkCodes.test(code)) return true;
     if (e.name === 'TypeError' && e.message === 'fetch failed') return true;
+    // A request abandoned by its timeout signal (AbortSignal.timeout).
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return true;
   }
   return false;
 }

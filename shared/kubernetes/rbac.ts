@@ -13,34 +13,77 @@ export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
+  /** What Switchyard does with these rights: the "used for" column of infra/DEPLOY.md (npm run docs). */
+  why: string;
 }
 
 /** The rules of Switchyard's Role in a target namespace. */
 export const switchyardRules: readonly PolicyRule[] = [
   // Revisions and the plain Deployment they adopt: read, list by label, create, scale (merge
   // patch), delete old revisions (cluster.ts).
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'create', 'patch', 'delete'] },
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments'],
+    verbs: ['get', 'list', 'create', 'patch', 'delete'],
+    why: 'revisions: create, scale, read status, remove old ones; adopt a plain Deployment',
+  },
   // Active/preview/stable Services: read, switch their selector (cluster.ts, service-selector router).
-  { apiGroups: [''], resources: ['services'], verbs: ['get', 'patch'] },
+  {
+    apiGroups: [''],
+    resources: ['services'],
+    verbs: ['get', 'patch'],
+    why: 'switch the selector of the active, preview, stable Service',
+  },
   // The web metric provider reaching a Service through the API server (GET, POST or PUT).
-  { apiGroups: [''], resources: ['services/proxy'], verbs: ['get', 'create', 'update'] },
+  {
+    apiGroups: [''],
+    resources: ['services/proxy'],
+    verbs: ['get', 'create', 'update'],
+    why: 'the `web` metric provider reaching a Service through the API server',
+  },
   // Which revision an endpoint belongs to (cluster.ts endpoints()).
-  { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
-  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
-  // HPAs follow the serving revision (cluster.ts moveHpa(), hpaReplicas()).
-  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list', 'patch'] },
+  { apiGroups: [''], resources: ['pods'], verbs: ['list'], why: 'which revision an endpoint belongs to' },
+  {
+    apiGroups: ['discovery.k8s.io'],
+    resources: ['endpointslices'],
+    verbs: ['list'],
+    why: 'ready endpoints before traffic moves',
+  },
+  // HPAs follow the serving revision (cluster.ts moveHpa()).
+  {
+    apiGroups: ['autoscaling'],
+    resources: ['horizontalpodautoscalers'],
+    verbs: ['list', 'patch'],
+    why: 'move the HPA to the serving revision',
+  },
   // The job metric provider: one Job per measurement, removed when it has finished.
-  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'create', 'delete'] },
+  {
+    apiGroups: ['batch'],
+    resources: ['jobs'],
+    verbs: ['get', 'create', 'delete'],
+    why: 'the `job` metric provider: one Job per measurement, removed when it has finished',
+  },
   // The nginx router: the canary Ingress beside the user's (which it only reads).
   {
     apiGroups: ['networking.k8s.io'],
     resources: ['ingresses'],
     verbs: ['get', 'create', 'patch', 'delete'],
+    why: "the NGINX canary Ingress beside the user's (which it only reads)",
   },
   // The Gateway API router: weights of the user's HTTPRoute.
-  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'patch'] },
+  {
+    apiGroups: ['gateway.networking.k8s.io'],
+    resources: ['httproutes'],
+    verbs: ['get', 'patch'],
+    why: "Gateway API weights in the user's HTTPRoute",
+  },
   // Each phase change of a release, recorded on its revision (kubectl describe / get events).
-  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
+  {
+    apiGroups: ['events.k8s.io'],
+    resources: ['events'],
+    verbs: ['create'],
+    why: 'each phase change of a release, recorded on its revision (`kubectl describe`, `kubectl get events`)',
+  },
 ];
 
 /** Name of Switchyard's Role and RoleBinding in each target namespace. */

@@ -48,10 +48,17 @@ export interface RevisionStatus {
   progressDeadlineExceeded: boolean;
   /** The image references of the template's containers, by container name. */
   images: Record<string, string>;
+  /**
+   * What the cluster says keeps pods from being ready (a ReplicaFailure such as an exceeded quota,
+   * a container's CrashLoopBackOff, an unschedulable pod), when it says anything.
+   */
+  problem?: string;
 }
 
 /** The live objects of a target's workload, as found by stored names and labels (never by age). */
 export interface WorkloadSnapshot {
+  /** Set when the API server said the target's namespace does not exist. */
+  namespaceMissing?: boolean;
   /** A plain Deployment named exactly like the workload and not managed by Switchyard, if any. */
   plainDeployment: { name: string; replicas: number; template: V1PodTemplateSpec } | null;
   /** Revision Deployments labelled with the workload's name and a revision, by revision. */
@@ -69,6 +76,31 @@ export interface EndpointCounts {
 }
 
 /**
+ * A router's object that sends traffic to Services of the target's namespace: the serving guard
+ * reads it live before a revision is scaled to zero or deleted (see ServingGuard).
+ * - `HTTPRoute` (Gateway API v1): every backendRef, in every rule, whose weight is above 0.
+ * - `Ingress`: every path's backend and the default backend; when it is an ingress-nginx canary
+ *   (`nginx.ingress.kubernetes.io/canary: "true"`), only while it takes traffic: a canary-weight
+ *   other than 0, or a canary-by-header or canary-by-cookie rule.
+ */
+export interface RouteObject {
+  kind: 'HTTPRoute' | 'Ingress';
+  name: string;
+}
+
+/**
+ * What the serving guard checks before it lets a Deployment go to zero replicas or be deleted. Both
+ * parts come from the target (execute.ts servingGuardOf()), never from a release, and every guarded
+ * operation takes one, so no caller can skip the check.
+ */
+export interface ServingGuard {
+  /** The target's Services (active and preview, or stable and canary), checked whatever the routes say. */
+  services: string[];
+  /** The router's objects (none for blue-green and the replica-ratio router); a missing one is no reference. */
+  routes: RouteObject[];
+}
+
+/**
  * The cluster operations the engine needs. Every mutation is idempotent and reads before it
  * writes: it changes nothing when the cluster already is as asked (so a redelivered step makes
  * no second change), treats "already exists" as done, and never touches objects that Switchyard
@@ -78,12 +110,22 @@ export interface EndpointCounts {
 export interface Cluster {
   /** Reads the workload's plain Deployment, revisions and the named Services. */
   snapshot(namespace: string, workload: string, services: string[]): Promise<WorkloadSnapshot>;
-  /** Creates the revision's Deployment, or scales it to `replicas` when it exists. */
-  ensureRevision(spec: RevisionSpec): Promise<void>;
-  /** Sets a revision's replica count (no-op when equal; "not found" is an error). */
-  scaleRevision(namespace: string, deployment: string, replicas: number): Promise<void>;
-  /** Sets spec.replicas of a plain (adopted) Deployment, recording its former count once. */
-  scalePlainDeployment(namespace: string, deployment: string, replicas: number): Promise<void>;
+  /**
+   * Creates the revision's Deployment, or scales it up to `replicas` when it exists. Every
+   * scale-down and delete below passes the serving guard: a Deployment that one of `guard.services`
+   * or a Service a live `guard.routes` object sends traffic to selects, or whose endpoints one of
+   * them still lists, is never scaled to zero or deleted (a ServingRefusal, kind 'in-use').
+   */
+  ensureRevision(spec: RevisionSpec, guard: ServingGuard): Promise<void>;
+  /** Sets a revision's replica count (no-op when equal; "not found" is an error). Guarded. */
+  scaleRevision(namespace: string, deployment: string, replicas: number, guard: ServingGuard): Promise<void>;
+  /** Sets spec.replicas of a plain (adopted) Deployment, recording its former count once. Guarded. */
+  scalePlainDeployment(
+    namespace: string,
+    deployment: string,
+    replicas: number,
+    guard: ServingGuard,
+  ): Promise<void>;
   /** Reads one revision's status; `exists: false` when it is gone. */
   revisionStatus(namespace: string, deployment: string): Promise<RevisionStatus>;
   /** Counts a Service's endpoints per revision. A missing Service is an error naming it. */
@@ -92,16 +134,22 @@ export interface Cluster {
    * Makes `service` select exactly the pods of `workload` at `revision` (the selector becomes
    * {app.kubernetes.io/name: workload, switchyard.dev/revision: revision}); no-op when it already does.
    */
-  selectRevision(namespace: string, service: string, workload: string, revision: string): Promise<void>;
+  selectRevision(
+    namespace: string,
+    service: string,
+    workload: string,
+    revision: string,
+    onlyFrom?: string,
+  ): Promise<void>;
+  /** Replaces a Service's whole selector with `selector` (an adoption undone); no-op when equal. */
+  restoreSelector(namespace: string, service: string, selector: Record<string, string>): Promise<void>;
   /** Points an HPA that targets Deployment `from` at Deployment `to`; no-op without such an HPA. */
   moveHpa(namespace: string, from: string, to: string): Promise<void>;
-  /** Current replica count wanted by an HPA targeting `deployment`, or null without one. */
-  hpaReplicas(namespace: string, deployment: string): Promise<number | null>;
   /**
-   * Deletes a revision's Deployment. Refuses (throws) when a Service of `guardServices` still
-   * selects it. "Not found" is success.
+   * Deletes a revision's Deployment once it is scaled to zero. Guarded like a scale-down; "not
+   * found" is success.
    */
-  deleteRevision(namespace: string, deployment: string, guardServices: string[]): Promise<void>;
+  deleteRevision(namespace: string, deployment: string, guard: ServingGuard): Promise<void>;
   /** Records a Kubernetes Event about an object (kubectl describe and get events show it). */
   recordEvent(namespace: string, event: ClusterEvent): Promise<void>;
 }

@@ -4,6 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EgressRefusedError, egressFetch, installationPolicy } from '../egress/fetch.ts';
+import type { EgressPolicy } from '../egress/policy.ts';
 
 export interface DeliveryOptions {
   /** Longest wait for one attempt's answer. */
@@ -11,6 +13,8 @@ export interface DeliveryOptions {
   attempts: number;
   /** Wait before the second attempt; doubled for each further one. */
   backoffMs: number;
+  /** Which addresses a notifier URL may reach. Default: the installation's (SWITCHYARD_EGRESS_ALLOW). */
+  egress?: () => EgressPolicy;
 }
 
 export interface DeliveryResult {
@@ -23,7 +27,11 @@ export interface DeliveryResult {
 
 const retriable = (status: number) => status === 408 || status === 429 || status >= 500;
 
-/** POSTs `body` (already JSON) to `url` until it is accepted (2xx), refused (4xx) or out of attempts. */
+/**
+ * POSTs `body` (already JSON) to `url` until it is accepted (2xx), refused (4xx) or out of attempts.
+ * The URL goes through the egress policy: an address it refuses is not tried again, and redirects
+ * are not followed (a notifier's URL is its final address).
+ */
 export async function postJson(
   url: string,
   body: string,
@@ -34,19 +42,26 @@ export async function postJson(
   for (let attempt = 1; attempt <= opts.attempts; attempt++) {
     if (attempt > 1) await sleep(opts.backoffMs * 2 ** (attempt - 2));
     try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': contentType, 'user-agent': 'switchyard-notify' },
-        body,
-        redirect: 'error',
-        signal: AbortSignal.timeout(opts.timeoutMs),
-      });
+      const res = await egressFetch(
+        {
+          url,
+          method: 'POST',
+          headers: { 'content-type': contentType, 'user-agent': 'switchyard-notify' },
+          body,
+          signal: AbortSignal.timeout(opts.timeoutMs),
+        },
+        { policy: (opts.egress ?? installationPolicy)(), maxRedirects: 0, maxBodyBytes: 64 * 1024 },
+      );
       // Drain the answer so the connection is released; its content does not matter.
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return { ok: true, attempts: attempt, status: res.status, error: null };
+      await res.text().catch(() => undefined);
+      if (res.status >= 200 && res.status < 300)
+        return { ok: true, attempts: attempt, status: res.status, error: null };
       last = { ok: false, attempts: attempt, status: res.status, error: `answered HTTP ${res.status}` };
       if (!retriable(res.status)) return last;
     } catch (err) {
+      // The refusal names an address, never the URL (which may carry a token); retrying cannot help.
+      if (err instanceof EgressRefusedError)
+        return { ok: false, attempts: attempt, status: null, error: `refused: ${err.message}` };
       const e = err as Error & { cause?: { code?: string } };
       const error =
         e.name === 'TimeoutError'
@@ -57,9 +72,6 @@ export async function postJson(
   }
   return last;
 }
-
-/** Default folder where the notify function finds its mounted secrets (Terraform mounts them there). */
-export const defaultSecretsDir = '/etc/secrets';
 
 export class SecretError extends Error {}
 

@@ -93,7 +93,7 @@ describe('release events', () => {
 describe('Slack messages', () => {
   it('name the target, the version by tag, the change and the reason, with mrkdwn escaped', () => {
     const m = slackMessage(dataOf(release(), 2), '#releases');
-    expect(m.text).toBe('api v2: DeployingGreen → RollingBack (error-rate failed: 0.2 > 0.05 <b>)');
+    expect(m.text).toBe('api v2: DeployingGreen → RollingBack (error-rate failed: 0.2 &gt; 0.05 &lt;b&gt;)');
     const json = JSON.stringify(m.blocks);
     expect(json).toContain('*Target*\\napi');
     expect(json).toContain('*Version*\\nv2');
@@ -149,6 +149,19 @@ describe('Slack messages', () => {
     expect(JSON.stringify(slackMessage(dataOf(r, 4)).blocks)).toContain('by: ana@acme');
     expect(escapeMrkdwn('a & <b>')).toBe('a &amp; &lt;b&gt;');
   });
+  it('cannot be made to mention @channel or link anywhere by who asked or why', () => {
+    const r = release();
+    r.history[4] = {
+      ...r.history[4]!,
+      by: '<!channel>',
+      reason: 'hi <!here|here> <@U123> <https://evil.example|docs> & more',
+    };
+    const m = slackMessage(dataOf(r, 4));
+    const all = JSON.stringify(m);
+    expect(all).not.toMatch(/<!|<@|<https:\/\/evil/);
+    expect(m.text).toContain('&lt;!here|here&gt; &lt;@U123&gt; &lt;https://evil.example|docs&gt; &amp; more');
+    expect(all).toContain('by: &lt;!channel&gt;');
+  });
 });
 
 describe('notifications schema', () => {
@@ -172,6 +185,9 @@ describe('notifications schema', () => {
     ]);
     expect(issues([{ name: 'a', webhook: { url: 'http://audit.acme.dev/' } }])).toEqual([
       '0.webhook.url: must use https (plain http is allowed for localhost only)',
+    ]);
+    expect(issues([{ name: 'a', webhook: { url: 'https://169.254.169.254/latest/meta-data/' } }])).toEqual([
+      "0.webhook.url: 169.254.169.254 is a cloud metadata server: Switchyard never sends requests there (no allow-list can open it); use the service's own address",
     ]);
     expect(issues([{ name: 'a', webhook: {} }])).toEqual([
       '0.webhook: must have exactly one of url or urlSecret',

@@ -2,6 +2,7 @@
 // URLs (a Slack incoming webhook is one) are never written into the target: they are Secret Manager
 // secrets mounted into the notify function, named here by their secret id.
 import { z } from 'zod';
+import { staticRefusal } from '../egress/policy.ts';
 import type { Phase } from '../engine/release.ts';
 
 /** Groups of events a notifier can ask for, besides single phases. */
@@ -49,10 +50,16 @@ const secretId = z
     'must be a Secret Manager secret id (letters, digits, "-" and "_"), not a URL or a resource name',
   );
 
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((u) => {
-  const url = new URL(u);
-  return url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-}, 'must use https (plain http is allowed for localhost only)');
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .refine((u) => {
+    const url = new URL(u);
+    return url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  }, 'must use https (plain http is allowed for localhost only)')
+  .superRefine((u, ctx) => {
+    const refusal = staticRefusal(u);
+    if (refusal) ctx.addIssue({ code: 'custom', message: refusal.message });
+  });
 
 const filterSchema = z
   .array(z.union([z.enum(Object.keys(eventGroups) as [EventGroup, ...EventGroup[]]), z.enum(phases)]), {
@@ -69,7 +76,7 @@ const filterSchema = z
 const slackSchema = z
   .strictObject({
     webhookSecret: secretId.describe(
-      'Secret Manager secret holding the Slack incoming-webhook URL (mounted into the notify function).',
+      'Secret Manager secret holding the Slack incoming-webhook URL (mounted into the notify function); the installation must map it to this target (SWITCHYARD_NOTIFY_SECRET_GRANTS).',
     ),
     channel: z
       .string()
@@ -86,7 +93,9 @@ const webhookSchema = z
       .describe('Where the CloudEvent is POSTed. Use urlSecret when the URL carries a token.'),
     urlSecret: secretId
       .optional()
-      .describe('Secret Manager secret holding the URL (mounted into the notify function).'),
+      .describe(
+        'Secret Manager secret holding the URL (mounted into the notify function); the installation must map it to this target (SWITCHYARD_NOTIFY_SECRET_GRANTS).',
+      ),
   })
   .refine((w) => (w.url === undefined) !== (w.urlSecret === undefined), {
     error: 'must have exactly one of url or urlSecret',

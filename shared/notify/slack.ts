@@ -3,7 +3,11 @@
 import { failurePhases, type Phase } from '../engine/release.ts';
 import type { ReleaseEventData } from './event.ts';
 
-/** Slack's mrkdwn treats &, < and > as control characters; everything we did not write is escaped. */
+/**
+ * Slack's mrkdwn treats &, < and > as control characters; everything we did not write is escaped, so
+ * a reason or a name cannot carry a link or a mention (`<!channel>`, `<!here>`, `<@U123>`): escaped,
+ * it shows as the text it is.
+ */
 export function escapeMrkdwn(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
@@ -31,7 +35,8 @@ export interface SlackMessage {
 export function slackMessage(d: ReleaseEventData, channel?: string): SlackMessage {
   const version = versionOf(d);
   const change = d.from && d.from !== d.to ? `${d.from} → ${d.to}` : d.to;
-  const text = `${d.target} ${version}: ${change}${d.reason ? ` (${d.reason})` : ''}`;
+  // The plain text is parsed as mrkdwn too (it is what notifications show), so it is escaped as well.
+  const text = escapeMrkdwn(`${d.target} ${version}: ${change}${d.reason ? ` (${d.reason})` : ''}`);
   const fields = [
     `*Target*\n${escapeMrkdwn(d.target)}`,
     `*Release*\n${escapeMrkdwn(d.releaseId)}`,

@@ -1,5 +1,6 @@
 // The registry of traffic routers: a canary's trafficRouting names one (gatewayAPI, nginx); without
 // it, the weight is approximated by replica counts behind the stable Service.
+import type { RouteObject } from '../kubernetes/types.ts';
 import type { CanaryStrategy } from '../target/canary.ts';
 import { gatewayHttpRouteRouter } from './gateway-httproute/index.ts';
 import { nginxCanaryRouter } from './nginx-canary/index.ts';
@@ -28,4 +29,10 @@ export function routerFor(canary: CanaryStrategy): ChosenRouter {
   if (routing && 'nginx' in routing)
     return { kind: 'nginx', router: nginx as TrafficRouter<never>, config: routing.nginx };
   return { kind: 'none', router: serviceSelectorRouter as TrafficRouter<never>, config: {} };
+}
+
+/** The route objects the serving guard reads for a canary (its router's routeObjects()). */
+export function routeObjectsFor(canary: CanaryStrategy): RouteObject[] {
+  const { router, config } = routerFor(canary);
+  return router.routeObjects(config as never);
 }

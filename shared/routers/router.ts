@@ -2,6 +2,7 @@
 // four idempotent operations, and a read-back of the state in force, so a canary step completes only
 // when the cluster confirms its weight.
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { RouteObject } from '../kubernetes/types.ts';
 
 /** Requests matching this go to the canary whatever the weight (Argo's setHeaderRoute). */
 export interface HeaderRoute {
@@ -61,4 +62,11 @@ export interface TrafficRouter<C> {
    * Idempotent; "not found" is success.
    */
   finalize(config: C, ctx: RouterContext): Promise<void>;
+  /**
+   * Pure: the objects through which this configuration sends traffic to Services (the user's and
+   * Switchyard's own), which the serving guard reads before any revision is scaled to zero or
+   * deleted. Empty for a router that has none. Derived from the configuration alone, so the guard
+   * knows them before a release has revisions.
+   */
+  routeObjects(config: C): RouteObject[];
 }

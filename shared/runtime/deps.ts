@@ -7,6 +7,8 @@ import { firestoreClient, pubsubClient } from '../adapters/clients.ts';
 import { Store } from '../adapters/store.ts';
 import { config } from '../config.ts';
 import type { EngineTarget } from '../engine/target.ts';
+import type { AccessPolicy, Principal } from '../identity/access.ts';
+import { type Verified, verifyIdToken } from '../identity/token.ts';
 import { KubernetesCluster } from '../kubernetes/cluster.ts';
 import { connect } from '../kubernetes/connect.ts';
 import type { Cluster } from '../kubernetes/types.ts';
@@ -39,6 +41,15 @@ export interface Deps {
   events: EventContext;
   /** How notifications are delivered, and where the notify function's secrets are mounted. */
   notify: DeliveryOptions & { secretsDir: string };
+  /** Who sent a control message (its ID token verified) and who may run commands by default. */
+  identity: {
+    /** Verifies an ID token for this installation; throws (kind unavailable) when the issuer's keys cannot be read. */
+    verify(token: string): Promise<Verified>;
+    /** The installation's operators: they may run every command on a target without spec.access. */
+    operators: readonly Principal[];
+    /** The installation's access policy (SWITCHYARD_ACCESS_POLICY): rules by label selector. */
+    policy?: AccessPolicy;
+  };
 }
 
 let cached: Deps | undefined;
@@ -79,6 +90,11 @@ export function deps(): Deps {
     sweepLookaheadMs: cfg.sweepLookaheadMs,
     events: { projectId: cfg.projectId, local: cfg.firestoreEmulatorHost !== undefined },
     notify: { timeoutMs: cfg.notifyTimeoutMs, attempts: 3, backoffMs: 500, secretsDir: cfg.secretsDir },
+    identity: {
+      verify: (token) => verifyIdToken(token, cfg.identity),
+      operators: cfg.operators,
+      policy: cfg.accessPolicy,
+    },
   };
   return cached;
 }

@@ -51,7 +51,7 @@ function context(
     namespace: target.spec.namespace,
     releaseId: release.id,
     metric: m.spec.name,
-    index: last?.phase === 'Running' ? last.index : m.measurements.length,
+    index: last?.phase === 'Running' ? last.index : last ? last.index + 1 : 0,
     run: named.label,
     kubeConfig,
     googleToken: googleAuthToken,

@@ -3,9 +3,11 @@
 // event delivered twice by Pub/Sub, or published twice, is sent once. A notifier that fails or hangs
 // is tried a few times, recorded as failed, and left: nothing here reaches back into a release.
 import { recordExpiry } from '../adapters/store.ts';
+import { config } from '../config.ts';
 import { describeIssues } from '../messages.ts';
 import { type DeliveryResult, postJson, readSecret, SecretError } from '../notify/deliver.ts';
 import { type ReleaseEvent, releaseEventSchema, wanted } from '../notify/event.ts';
+import { type GrantSubject, loadSecretGrants, SecretGrantError, secretRefusal } from '../notify/grants.ts';
 import type { Notifier } from '../notify/schema.ts';
 import { slackMessage } from '../notify/slack.ts';
 import type { Deps } from './deps.ts';
@@ -93,7 +95,7 @@ async function deliverOnce(
   try {
     outcome = await send(d, event, notifier);
   } catch (err) {
-    if (!(err instanceof SecretError)) throw err;
+    if (!(err instanceof SecretError) && !(err instanceof SecretGrantError)) throw err;
     outcome = { ok: false, attempts: 0, status: null, error: err.message };
   }
   await ref.update({
@@ -117,13 +119,29 @@ async function deliverOnce(
   return outcome.ok ? 'delivered' : 'failed';
 }
 
+/**
+ * The value of secret `id` for the event's target, once the installation's grants allow the target
+ * to use it (SWITCHYARD_NOTIFY_SECRET_GRANTS); a refusal is a SecretGrantError with the reason.
+ */
+async function grantedSecret(d: Deps, event: ReleaseEvent, id: string): Promise<string> {
+  const grants = await loadSecretGrants(config().notifySecretGrants);
+  const snap = await d.store.targetRef(event.data.target).get();
+  const subject: GrantSubject = {
+    name: event.data.target,
+    labels: (snap.get('metadata.labels') as Record<string, string> | undefined) ?? {},
+  };
+  const refusal = secretRefusal(grants, subject, id);
+  if (refusal) throw new SecretGrantError(`refused: ${refusal}`);
+  return readSecret(d.notify.secretsDir, id);
+}
+
 async function send(d: Deps, event: ReleaseEvent, notifier: Notifier): Promise<DeliveryResult> {
   if (notifier.slack) {
-    const url = await readSecret(d.notify.secretsDir, notifier.slack.webhookSecret);
+    const url = await grantedSecret(d, event, notifier.slack.webhookSecret);
     const body = JSON.stringify(slackMessage(event.data, notifier.slack.channel));
     return postJson(url, body, 'application/json', d.notify);
   }
   const webhook = notifier.webhook!;
-  const url = webhook.url ?? (await readSecret(d.notify.secretsDir, webhook.urlSecret!));
+  const url = webhook.url ?? (await grantedSecret(d, event, webhook.urlSecret!));
   return postJson(url, JSON.stringify(event), 'application/cloudevents+json', d.notify);
 }

@@ -3,21 +3,15 @@
 // trafficRouting (gatewayAPI HTTPRoute, nginx canary Ingress, or none: replica ratio).
 import { z } from 'zod';
 import { analysisRefSchema } from '../analysis/schema.ts';
+import { durationSeconds } from '../duration.ts';
+import { gatewayHttpRouteConfigSchema } from '../routers/gateway-httproute/schema.ts';
+import { nginxCanaryConfigSchema } from '../routers/nginx-canary/schema.ts';
 
 const serviceName = z
   .string()
   .max(63, 'must be at most 63 characters')
   .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, 'must be a Service name (DNS-1035 label)');
-const objectName = z
-  .string()
-  .max(253)
-  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Kubernetes object name');
-
-const seconds = z
-  .union([z.int().min(0), z.string().regex(/^\d+(s|m|h)$/, 'must be like 30s, 5m or 1h')])
-  .transform((v) =>
-    typeof v === 'number' ? v : Number(v.slice(0, -1)) * { s: 1, m: 60, h: 3600 }[v.slice(-1) as 's'],
-  );
+const seconds = durationSeconds({ whole: true });
 
 const headerRoute = z.strictObject({
   name: z.string().min(1),
@@ -52,22 +46,14 @@ const step = z.union([
   z.strictObject({ setHeaderRoute: headerRoute }),
 ]);
 
+// Each router's configuration is its own schema, imported, never copied: what validate accepts is
+// what the router accepts (issue 12).
 export const trafficRoutingSchema = z.union([
+  z.strictObject({ gatewayAPI: gatewayHttpRouteConfigSchema }),
   z.strictObject({
-    gatewayAPI: z.strictObject({
-      httpRoute: objectName.describe('The HTTPRoute whose backendRefs weights Switchyard sets.'),
-      rule: z
-        .int()
-        .min(0)
-        .optional()
-        .describe('Index of the weighted rule (default: every rule with the stable Service).'),
-    }),
-  }),
-  z.strictObject({
-    nginx: z.strictObject({
-      stableIngress: objectName.describe("The user's Ingress; Switchyard adds <name>-canary beside it."),
-      additionalIngressAnnotations: z.record(z.string(), z.string()).optional(),
-    }),
+    nginx: nginxCanaryConfigSchema.describe(
+      "NGINX Ingress: a canary Ingress `<stableIngress>-canary` beside the user's Ingress.",
+    ),
   }),
 ]);
 

@@ -1,21 +1,19 @@
 // The ReleaseTarget schema and its YAML front door: defaults, every error with path and line, and
-// the image matching the push handler relies on.
+// the tag filter the push handler relies on.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
   checkTemplateReferences,
-  matchesImage,
   type ParsedFile,
-  parseImageRef,
   parseReleaseTargets,
   type ReleaseTarget,
   type ReleaseTargetInput,
   type TargetError,
-  tagAllowed,
   validateReleaseTarget,
 } from './schema.ts';
+import { matchTagFilter } from './tag-filter.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: fixtures are edited into deliberately invalid shapes.
 type Loose = Record<string, any>;
@@ -167,7 +165,16 @@ describe('parseReleaseTargets', () => {
     const [error, ...rest] = errorsOf(file(doc((d) => (d.spec.image.tagFilter = '^v(\\d+$'))));
     expect(rest).toEqual([]);
     expect(error).toMatchObject({ path: 'documents[0].spec.image.tagFilter', line: 8 });
-    expect(error?.message).toMatch(/^invalid regular expression: .*Unterminated group/);
+    expect(error?.message).toMatch(/^invalid regular expression: missing closing \)/);
+  });
+
+  it('refuses a tagFilter RE2 cannot run (a lookaround), at its path, and accepts the slow-for-backtracking one', () => {
+    const [error, ...rest] = errorsOf(file(doc((d) => (d.spec.image.tagFilter = '^v(?!0)\\d+$'))));
+    expect(rest).toEqual([]);
+    expect(error).toMatchObject({ path: 'documents[0].spec.image.tagFilter', line: 8 });
+    expect(error?.message).toMatch(/^lookarounds .* are not supported: tagFilter is an RE2 expression/);
+    const ok = parsedOf(file(doc((d) => (d.spec.image.tagFilter = '^v?(\\d+\\.?)+$'))));
+    expect(ok.targets[0]?.spec.image.tagFilter).toBe('^v?(\\d+\\.?)+$');
   });
 
   it('checks the format of a GKE cluster name', () => {
@@ -266,6 +273,49 @@ describe('parseReleaseTargets', () => {
     );
     expect(errors[0]?.path).toBe('documents[0].metadata.labels["app.kubernetes.io/name"]');
     expect(errors[0]?.line).toBe(6);
+  });
+});
+
+describe("trafficRouting: the routers' own schemas", () => {
+  const canary = (trafficRouting: Loose) =>
+    doc((d) => {
+      d.spec.strategy = {
+        canary: {
+          stableService: 'api',
+          canaryService: 'api-canary',
+          steps: [{ setWeight: 10 }],
+          trafficRouting,
+        },
+      };
+    });
+  const nginx = 'nginx.ingress.kubernetes.io/';
+
+  it('refuses the annotations the nginx router drives and snippets, each by name at its path', () => {
+    const errors = errorsOf(
+      file(
+        canary({
+          nginx: {
+            stableIngress: 'web',
+            additionalIngressAnnotations: {
+              [`${nginx}canary-weight-total`]: '1000',
+              [`${nginx}configuration-snippet`]: 'return 200;',
+              [`${nginx}canary-by-header-pattern`]: '^beta$',
+            },
+          },
+        }),
+      ),
+    );
+    const at = 'documents[0].spec.strategy.canary.trafficRouting.nginx.additionalIngressAnnotations';
+    expect(errors.map((e) => [e.path, e.message])).toEqual([
+      [`${at}["${nginx}canary-weight-total"]`, expect.stringMatching(/is set by the router itself/)],
+      [`${at}["${nginx}configuration-snippet"]`, expect.stringMatching(/is a snippet annotation/)],
+    ]);
+  });
+
+  it("checks gatewayAPI with the router's schema (an HTTPRoute has at most 16 rules)", () => {
+    const [error, ...rest] = errorsOf(file(canary({ gatewayAPI: { httpRoute: 'web', rule: 16 } })));
+    expect(rest).toEqual([]);
+    expect(error?.path).toBe('documents[0].spec.strategy.canary.trafficRouting.gatewayAPI.rule');
   });
 });
 
@@ -539,34 +589,13 @@ describe('validateReleaseTarget', () => {
 
 describe('image matching', () => {
   const t = target((d) => (d.spec.image.tagFilter = '^v\\d+\\.\\d+\\.\\d+$'));
-  const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
 
-  it('matches references of exactly the target repository, by tag or digest', () => {
-    expect(matchesImage(t, 'us-docker.pkg.dev/acme/apps/api:v1.2.3')).toBe(true);
-    expect(matchesImage(t, `us-docker.pkg.dev/acme/apps/api@${digest}`)).toBe(true);
-    expect(matchesImage(t, `us-docker.pkg.dev/acme/apps/api:v1.2.3@${digest}`)).toBe(true);
-    expect(matchesImage(t, 'us-docker.pkg.dev/acme/apps/api')).toBe(true);
-    expect(matchesImage(t, 'us-docker.pkg.dev/acme/apps/api-worker:v1.2.3')).toBe(false);
-    expect(matchesImage(t, 'us-docker.pkg.dev/acme/apps/api/sub:v1.2.3')).toBe(false);
-    expect(matchesImage(t, 'europe-docker.pkg.dev/acme/apps/api:v1.2.3')).toBe(false);
-    expect(matchesImage(t, 'us-docker.pkg.dev/acme/apps/api@sha256:short')).toBe(false);
-  });
-
-  it('splits references, telling a registry port from a tag', () => {
-    expect(parseImageRef('localhost:5000/apps/api')).toEqual({ repository: 'localhost:5000/apps/api' });
-    expect(parseImageRef('localhost:5000/apps/api:v1')).toEqual({
-      repository: 'localhost:5000/apps/api',
-      tag: 'v1',
-    });
-    expect(parseImageRef(`h.io/a/b:v1@${digest}`)).toEqual({ repository: 'h.io/a/b', tag: 'v1', digest });
-    expect(parseImageRef('h.io/a/b:')).toBeNull();
-  });
-
-  it('passes tags through the filter, and every tag without one', () => {
-    expect(tagAllowed(t, 'v1.2.3')).toBe(true);
-    expect(tagAllowed(t, 'v1.2.3-rc.1')).toBe(false);
-    expect(tagAllowed(t, 'latest')).toBe(false);
-    expect(tagAllowed(target(), 'latest')).toBe(true);
+  it('passes tags through the filter (push intake lets every tag through without one)', () => {
+    const filter = t.spec.image.tagFilter!;
+    expect(matchTagFilter(filter, 'v1.2.3')).toBe(true);
+    expect(matchTagFilter(filter, 'v1.2.3-rc.1')).toBe(false);
+    expect(matchTagFilter(filter, 'latest')).toBe(false);
+    expect(target().spec.image.tagFilter).toBeUndefined();
   });
 });
 

@@ -9,8 +9,11 @@ import {
   analysisSchema,
   analysisTemplateSchema,
 } from '../analysis/schema.ts';
+import { accessSchema } from '../identity/access.ts';
 import { notificationsSchema } from '../notify/schema.ts';
 import { canarySchema } from './canary.ts';
+import { dns1123Label, targetName } from './names.ts';
+import { maxTagFilterLength, tagFilterProblem } from './tag-filter.ts';
 
 export const apiVersion = 'switchyard.dev/v1alpha1';
 export const kind = 'ReleaseTarget';
@@ -19,15 +22,8 @@ export const analysisTemplateKind = 'AnalysisTemplate';
 /** Every kind a Switchyard file may hold. */
 export const documentKinds = [kind, analysisTemplateKind] as const;
 
-// Kubernetes name rules. Namespaces and most object names are DNS-1123 labels; Service names are the
-// stricter DNS-1035 label (must start with a letter), which the API server enforces on create.
-const dns1123Label = z
-  .string()
-  .max(63, 'must be at most 63 characters')
-  .regex(
-    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit',
-  );
+// Kubernetes name rules. Namespaces and most object names are DNS-1123 labels (names.ts); Service
+// names are the stricter DNS-1035 label (must start with a letter), which the API server enforces on create.
 const serviceName = z
   .string()
   .max(63, 'must be at most 63 characters')
@@ -76,20 +72,16 @@ const imageSchema = z
     tagFilter: z
       .string()
       .min(1, 'must not be empty: leave tagFilter out to accept every tag')
+      .max(maxTagFilterLength, `must be at most ${maxTagFilterLength} characters`)
       .superRefine((value, ctx) => {
-        try {
-          new RegExp(value);
-        } catch (err) {
-          ctx.addIssue({
-            code: 'custom',
-            // V8 says "Invalid regular expression: /re/: reason"; keep the part after the prefix.
-            message: `invalid regular expression: ${(err instanceof Error ? err.message : String(err)).replace(/^Invalid regular expression: /, '')}`,
-          });
-        }
+        if (value.length > maxTagFilterLength) return; // said by max() above
+        const problem = tagFilterProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
       })
       .optional()
       .describe(
-        'JavaScript regular expression a tag must match (not anchored: write ^…$ to match the whole tag). ' +
+        'RE2 regular expression a tag must match (not anchored: write ^…$ to match the whole tag), ' +
+          `matched in linear time; RE2 has no lookarounds or backreferences. ` +
           'Default: every tag.',
       ),
     untagged: z
@@ -161,7 +153,9 @@ const blueGreenSchema = z
       .describe('Keep the old revision running this long after the switch, for a fast undo.'),
     abortScaleDownDelaySeconds: seconds()
       .default(30)
-      .describe('After an abort, keep the green revision this long before scaling it down.'),
+      .describe(
+        'After an abort, a failed check or a supersede, keep the green revision this long before it is drained and scaled down (removed, unless aborted).',
+      ),
     prePromotionAnalysis: analysisRefSchema
       .optional()
       .describe(
@@ -245,6 +239,7 @@ const specSchema = z
     strategy: strategySchema,
     analysis: analysisSchema.optional(),
     notifications: notificationsSchema.optional(),
+    access: accessSchema.optional(),
   })
   .superRefine(
     (spec, ctx) => {
@@ -267,7 +262,7 @@ const specSchema = z
   );
 
 const metadataSchema = z.strictObject({
-  name: dns1123Label.describe('Id of the target, unique in the Switchyard installation.'),
+  name: targetName.describe('Id of the target, unique in the Switchyard installation.'),
   labels: z.record(labelKey, labelValue).optional().describe('Labels to group and select targets.'),
 });
 
@@ -427,19 +422,32 @@ function problemsOf(
         // branch stands out, or the best one only objects to a key of another branch (both
         // shapes mixed), the union's own message says which shapes are accepted.
         const branches = issue.errors.map((errs) => problemsOf(root, errs, path));
+        const unionKeys = allowedKeys(root, path);
+        // A branch that refuses a key another branch is made of was not the one meant: when one
+        // branch alone takes every key given, its problems are the ones to report, however many.
+        const wrongShape = (b: Problem[]) =>
+          b.some(
+            (p) =>
+              p.unknownKey !== undefined &&
+              p.path.length === path.length + 1 &&
+              unionKeys.includes(p.unknownKey),
+          );
+        const shaped = branches.filter((b) => !wrongShape(b));
+        if (shaped.length === 1 && shaped[0]) {
+          out.push(...shaped[0]);
+          break;
+        }
         const best = Math.min(...branches.map((b) => b.length));
         const winners = branches.filter((b) => b.length === best);
-        const unionKeys = allowedKeys(root, path);
-        const mixed = winners[0]?.some(
-          (p) =>
-            p.unknownKey !== undefined &&
-            p.path.length === path.length + 1 &&
-            unionKeys.includes(p.unknownKey),
-        );
+        const mixed = winners[0] !== undefined && wrongShape(winners[0]);
         if (winners.length === 1 && winners[0] && !mixed) out.push(...winners[0]);
         else out.push({ path, message: issue.message });
         break;
       }
+      case 'invalid_key':
+        // A record key refused by its own schema (an annotation key, a label key): say why.
+        out.push(...problemsOf(root, issue.issues, path));
+        break;
       case 'invalid_type':
         if (issue.input === undefined) out.push({ path, message: 'required' });
         else if (issue.expected === 'object')
@@ -737,58 +745,32 @@ export function checkTemplateReferences(
   return errors.sort((a, b) => a.document - b.document || (a.line ?? 0) - (b.line ?? 0));
 }
 
-/** The parts of an image reference `host/path/image:tag` or `host/path/image@sha256:…`. */
-export interface ImageRef {
-  repository: string;
-  tag?: string;
-  digest?: string;
-}
-
 /**
- * Splits an image reference into repository, tag and digest. Returns null when it is not a
- * reference at all (empty, or a digest that is not `sha256:<64 hex>`).
+ * Checks that every target whose cluster is a kubeconfig context names a context of `contexts`,
+ * the contexts of the kubeconfig at `kubeconfig` (what the functions will connect with; GKE cluster
+ * names are not checked here). A context that does not exist would leave its releases Pending.
+ * One error per unknown context, with path and line as checkTemplateReferences gives them.
  */
-export function parseImageRef(ref: string): ImageRef | null {
-  let rest = ref.trim();
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!/^sha256:[a-f0-9]{64}$/.test(digest)) return null;
-  }
-  let tag: string | undefined;
-  // A ":" after the last "/" starts the tag; one before it is a registry port.
-  const colon = rest.lastIndexOf(':');
-  if (colon > rest.lastIndexOf('/')) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!tag) return null;
-  }
-  if (!rest) return null;
-  return { repository: rest, ...(tag !== undefined ? { tag } : {}), ...(digest ? { digest } : {}) };
-}
-
-/**
- * True when `imageRef` (`host/path/image:tag`, `host/path/image@sha256:…` or both) is an image of
- * the target's repository. The match is exact: `…/apps/api` does not match `…/apps/api-worker`
- * nor `…/apps/api/sub`.
- */
-export function matchesImage(target: ReleaseTarget, imageRef: string): boolean {
-  return parseImageRef(imageRef)?.repository === target.spec.image.repository;
-}
-
-const compiled = new Map<string, RegExp>();
-
-/** True when `tag` passes the target's tag filter (every tag passes without a filter). */
-export function tagAllowed(target: ReleaseTarget, tag: string): boolean {
-  const filter = target.spec.image.tagFilter;
-  if (filter === undefined) return true;
-  let re = compiled.get(filter);
-  if (!re) {
-    // The schema has compiled this expression already, so this cannot throw for a valid target.
-    re = new RegExp(filter);
-    compiled.set(filter, re);
-  }
-  return re.test(tag);
+export function checkClusterContexts(
+  targets: readonly ReleaseTarget[],
+  contexts: readonly string[],
+  kubeconfig: string,
+): TargetError[] {
+  const known = new Set(contexts);
+  const listed = contexts.length ? contexts.map((c) => JSON.stringify(c)).join(', ') : 'none';
+  const errors: TargetError[] = [];
+  targets.forEach((target, i) => {
+    const { cluster } = target.spec;
+    if (!('context' in cluster) || known.has(cluster.context)) return;
+    const source = sources.get(target);
+    const document = source?.document ?? i;
+    const path = ['spec', 'cluster', 'context'];
+    errors.push({
+      document,
+      path: formatPath(document, path),
+      message: `no context ${JSON.stringify(cluster.context)} in kubeconfig ${kubeconfig} (contexts: ${listed}): name one of them, or a GKE cluster with gke: projects/P/locations/L/clusters/C`,
+      ...(source ? { line: source.line(path) } : {}),
+    });
+  });
+  return errors;
 }

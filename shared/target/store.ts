@@ -313,17 +313,6 @@ export class TargetStore {
     return this.#read(await this.#collection().get());
   }
 
-  /**
-   * The targets whose `spec.image.repository` is exactly `repository` (a push of that repository
-   * releases each of them); invalid documents are listed apart. An empty result means no target
-   * names the repository.
-   */
-  async findByRepository(
-    repository: string,
-  ): Promise<{ targets: StoredTarget[]; invalid: InvalidStoredTarget[] }> {
-    return this.#read(await this.#collection().where('spec.image.repository', '==', repository).get());
-  }
-
   #read(query: QuerySnapshot): { targets: StoredTarget[]; invalid: InvalidStoredTarget[] } {
     const targets: StoredTarget[] = [];
     const invalid: InvalidStoredTarget[] = [];
@@ -405,7 +394,7 @@ function readTemplate(id: string, data: DocumentData): StoredTemplate | InvalidS
 }
 
 /** Validates a stored document against the schema and its own id. */
-function readTarget(id: string, data: DocumentData): StoredTarget | InvalidStoredTarget {
+export function readTarget(id: string, data: DocumentData): StoredTarget | InvalidStoredTarget {
   const result = validateReleaseTarget(
     { apiVersion: data.apiVersion, kind, metadata: data.metadata, spec: targetSpecAsWritten(data.spec) },
     null,

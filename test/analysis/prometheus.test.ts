@@ -14,6 +14,7 @@ import {
   prometheusConfigSchema,
   prometheusProvider,
 } from '../../shared/analysis/providers/prometheus/index.ts';
+import { parseEgressAllow } from '../../shared/egress/policy.ts';
 import { stack, uniqueId } from '../support/stack.ts';
 import { providerContract } from './contract.ts';
 
@@ -72,7 +73,8 @@ function locked(provider: MetricProvider<PrometheusConfig>): MetricProvider<Prom
   };
 }
 
-const provider = locked(prometheusProvider());
+// The stack's Prometheus listens on loopback, which the local installation allows.
+const provider = locked(prometheusProvider({ egress: () => parseEgressAllow('127.0.0.0/8') }));
 const measure = (
   query: string,
   over: Record<string, unknown> = {},

@@ -4,10 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MeasureContext } from '../../shared/analysis/provider.ts';
 import {
+  createWebProvider,
   type WebConfigInput,
   webConfigSchema,
-  webProvider,
+  webTransport,
 } from '../../shared/analysis/providers/web/index.ts';
+import { parseEgressAllow } from '../../shared/egress/policy.ts';
 import { createTestNamespace, deleteNamespace, type KubeClients, stackKubeClients } from '../support/kube.ts';
 import { type NetnsHost, startNetnsHost } from '../support/netns.ts';
 import { providerContract } from './contract.ts';
@@ -34,6 +36,10 @@ function ctx(): MeasureContext {
     now: () => Date.now(),
   };
 }
+
+// The netns hosts live in 10.123.0.0/16 (test/support/netns.ts): an installation reaching them
+// would name that range in SWITCHYARD_EGRESS_ALLOW.
+const webProvider = createWebProvider(webTransport(() => parseEgressAllow('10.123.0.0/16')));
 
 function measure(config: WebConfigInput) {
   return webProvider.measure(webConfigSchema.parse(config), ctx());

@@ -1,7 +1,8 @@
 // Running the real `switchyard` binary (bin/switchyard) against the test run's local stack.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { stack } from '../support/stack.ts';
+import { registryEnv } from '../../infra/local/components/registry.ts';
+import { registryOf, stack } from '../support/stack.ts';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 const bin = join(repoRoot, 'bin', 'switchyard');
@@ -22,6 +23,9 @@ export function stackEnv(projectId = stack().projectId): NodeJS.ProcessEnv {
     PUBSUB_EMULATOR_HOST: s.pubsubEmulatorHost,
     KUBECONFIG: s.kubeconfig,
     SWITCHYARD_USER: 'cli-test',
+    SWITCHYARD_LOCAL_TOKEN_URL: `${s.issuerUrl}/token`,
+    // `switchyard push` pushes to the stack's registry, as `switchyard dev status -o env` says.
+    ...registryEnv(registryOf(s).url),
   };
 }
 
@@ -34,6 +38,7 @@ export function bareEnv(stackDir: string): NodeJS.ProcessEnv {
     'FIRESTORE_EMULATOR_HOST',
     'PUBSUB_EMULATOR_HOST',
     'KUBECONFIG',
+    'SWITCHYARD_REGISTRY_ENDPOINTS',
   ]) {
     delete env[name];
   }

@@ -12,6 +12,7 @@ import { repoRoot } from '../../infra/local/stack.ts';
 import { commandsToRun, redirected } from '../../scripts/readme-commands.ts';
 import { Store } from '../../shared/adapters/store.ts';
 import { testFirestore } from '../support/clients.ts';
+import { exclusively } from '../support/disruption.ts';
 import { stack } from '../support/stack.ts';
 
 /** What the reader waits for before typing a command, as the README says. */
@@ -85,7 +86,9 @@ describe('README walk-through', () => {
     const shell = new Shell({
       ...env,
       SWITCHYARD_STACK_DIR: stack().stateDir,
-      SWITCHYARD_USER: 'readme@test',
+      // Signed as a reader's own login would be on the local stack (<login>@switchyard.local, one of
+      // its operators).
+      SWITCHYARD_USER: 'readme@switchyard.local',
     });
     const db = testFirestore(stack().projectId);
     const store = new Store(db);
@@ -96,7 +99,10 @@ describe('README walk-through', () => {
         }
         // `dev down` would stop the stack every test of the run shares: it runs on a state dir of its own.
         const typed = command in redirected ? `SWITCHYARD_STACK_DIR=${throwaway} ${command}` : command;
-        const { code, output } = await shell.run(typed, 180_000);
+        // Whether all of the stack runs is asked only while no test has a function down on purpose.
+        const { code, output } = /\bswitchyard dev (up|status)\b/.test(command)
+          ? await exclusively('README walk-through', () => shell.run(typed, 180_000))
+          : await shell.run(typed, 180_000);
         expect(code, `README.md:${line} \`${command}\` exited ${code}:\n${output}`).toBe(0);
       }
     } finally {

@@ -6,8 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HistoryEntry } from '../../cli/views/history.ts';
 import type { GetView } from '../../cli/views/release-view.ts';
 import { waitFor } from '../../infra/local/process.ts';
-import { type Fixture, releaseFixture } from '../support/release.ts';
+import { digestOf, type Fixture, releaseFixture } from '../support/release.ts';
 import { start, switchyard } from './cli.ts';
+
+/** A digest as the views print it: sha256 and its first 12 hex digits. */
+const short = (n: number) => digestOf(n).slice(0, 'sha256:'.length + 12);
 
 const ESC = '\u001b';
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -40,7 +43,7 @@ describe('switchyard release commands', () => {
       const id = `${f.name}-1`;
       const pushed = await switchyard(['push', f.image(2), '--tag', 'v2']);
       expect(pushed.code, pushed.stderr).toBe(0);
-      expect(pushed.stdout).toContain(`published INSERT of ${f.image(2)} (tag v2)`);
+      expect(pushed.stdout).toContain(`pushed ${f.image(2)} (tag v2) to the stack's registry`);
       const waiting = await f.waitRelease(id, (r) => r.phase === 'AwaitingPromotion');
       const blue = waiting.blue!;
       const green = waiting.green!;
@@ -56,22 +59,20 @@ describe('switchyard release commands', () => {
         'Status:          ॥ AwaitingPromotion',
       ]);
       expect(tree.stdout).toMatch(
-        new RegExp(`^Images: +${esc(f.repository)}@sha256:111111111111 \\(stable, active\\)$`, 'm'),
+        new RegExp(`^Images: +${esc(f.repository)}@${short(1)} \\(stable, active\\)$`, 'm'),
       );
-      expect(tree.stdout).toMatch(
-        new RegExp(`^ +${esc(f.repository)}:v2@sha256:222222222222 \\(preview\\)$`, 'm'),
-      );
+      expect(tree.stdout).toMatch(new RegExp(`^ +${esc(f.repository)}:v2@${short(2)} \\(preview\\)$`, 'm'));
       expect(tree.stdout).toMatch(new RegExp(`^⟳ ${f.name} +Target +॥ AwaitingPromotion +${id} `, 'm'));
       expect(tree.stdout).toMatch(new RegExp(`^[├└]──# revision:${green.revision} +from ${id}$`, 'm'));
       expect(tree.stdout).toMatch(
         new RegExp(
-          `^[│ ] {2}└──⧉ ${green.deployment} +Deployment +✔ Healthy +preview {2}ready:3/3 {2}v2 {2}sha256:222222222222$`,
+          `^[│ ] {2}└──⧉ ${green.deployment} +Deployment +✔ Healthy +preview {2}ready:3/3 {2}v2 {2}${short(2)}$`,
           'm',
         ),
       );
       expect(tree.stdout).toMatch(
         new RegExp(
-          `^[│ ] {2}└──⧉ ${blue.deployment} +Deployment +✔ Healthy +stable,active {2}ready:3/3 {2}sha256:111111111111$`,
+          `^[│ ] {2}└──⧉ ${blue.deployment} +Deployment +✔ Healthy +stable,active {2}ready:3/3 {2}${short(1)}$`,
           'm',
         ),
       );
@@ -83,7 +84,7 @@ describe('switchyard release commands', () => {
           expect.objectContaining({
             revision: green.revision,
             deployment: green.deployment,
-            digest: `sha256:${'2'.repeat(64)}`,
+            digest: digestOf(2),
             tag: 'v2',
             desired: 3,
             ready: 3,

@@ -8,24 +8,41 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { testFirestore } from '../support/clients.ts';
 import { stack, uniqueId } from '../support/stack.ts';
-import { bareEnv, type Run, switchyard as run } from './cli.ts';
+import { bareEnv, type Run, switchyard as run, stackEnv } from './cli.ts';
 
-// Each test file gets its own Firestore project: the emulator keeps projects apart.
+// apply goes through the stack's control function (issue 11), so what is applied lands in the
+// stack's own project, beside every other test file's documents: names here carry this run's
+// suffix, and listings are read for these names only. What needs a Firestore of its own (a broken
+// stored target, which would fail every listing beside it) uses a project of this file's own.
+const suffix = Date.now().toString(36).slice(-6);
+/** A target or template name of this file: `name` with this run's suffix. */
+const n = (name: string) => `${name}-${suffix}`;
 const projectId = uniqueId('targets');
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-targets-'));
 const db = testFirestore(projectId);
+const stackDb = testFirestore(stack().projectId);
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   await db.terminate();
+  await stackDb.terminate();
 });
 
-/** Runs `switchyard <args>` with the stack's Firestore emulator, in this file's own project. */
+/** Runs `switchyard <args>` on the stack (Firestore, Pub/Sub, its control function), signed as cli-test, an operator. */
 function switchyard(...args: string[]): Promise<Run> {
+  const env = stackEnv();
+  // The targets here name made-up contexts: no kubeconfig of the caller's shell checks them.
+  delete env.KUBECONFIG;
+  return run(args, env);
+}
+
+/** Runs `switchyard <args>` with this file's own Firestore project and nothing else. */
+function isolated(...args: string[]): Promise<Run> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     GOOGLE_CLOUD_PROJECT: projectId,
     FIRESTORE_EMULATOR_HOST: stack().firestoreEmulatorHost,
   };
+  delete env.KUBECONFIG;
   return run(args, env);
 }
 
@@ -37,7 +54,7 @@ function target(name: string, patch: (d: Loose) => void = () => {}): Loose {
   const d: Loose = {
     apiVersion: 'switchyard.dev/v1alpha1',
     kind: 'ReleaseTarget',
-    metadata: { name },
+    metadata: { name: n(name) },
     spec: {
       image: { repository: `us-docker.pkg.dev/acme/apps/${name}` },
       cluster: { context: 'local' },
@@ -57,12 +74,28 @@ function yamlFile(name: string, ...docs: object[]): string {
   return path;
 }
 
+/** Ours: a name of this file's run. */
+const ours = (name: string) => name.endsWith(`-${suffix}`);
+
+/**
+ * `switchyard targets <args>` on the stack's project. Other test files tamper with their own
+ * stored targets there (for a while, one may not validate, and the listing then exits 1 naming it):
+ * the run must be clean as far as this file's targets go.
+ */
+async function listTargets(...args: string[]): Promise<Run> {
+  const run = await switchyard('targets', ...args);
+  const others = [...run.stderr.matchAll(/stored target "([^"]+)" is invalid/g)].map((m) => m[1]!);
+  expect(others.filter(ours), run.stderr).toEqual([]);
+  expect(run.code, run.stderr).toBe(others.length > 0 ? 1 : 0);
+  return run;
+}
+
+/** The names of this file's stored targets (others' are left out). */
 async function storedNames(): Promise<string[]> {
-  const run = await switchyard('targets', '-o', 'json');
-  expect(run.code, run.stderr).toBe(0);
-  return (JSON.parse(run.stdout) as { targets: { target: { metadata: { name: string } } }[] }).targets.map(
-    (t) => t.target.metadata.name,
-  );
+  const run = await listTargets('-o', 'json');
+  return (JSON.parse(run.stdout) as { targets: { target: { metadata: { name: string } } }[] }).targets
+    .map((t) => t.target.metadata.name)
+    .filter(ours);
 }
 
 describe('switchyard validate', () => {
@@ -123,14 +156,14 @@ describe('switchyard apply and targets', () => {
     const file = yamlFile('apply.yaml', target('alpha'), target('beta'));
     const first = await switchyard('apply', '-f', file);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toContain('releasetarget/alpha created (generation 1)');
-    expect(first.stdout).toContain('releasetarget/beta created (generation 1)');
+    expect(first.stdout).toContain(`releasetarget/${n('alpha')} created (generation 1)`);
+    expect(first.stdout).toContain(`releasetarget/${n('beta')} created (generation 1)`);
 
     const second = await switchyard('apply', '-f', file, '-o', 'json');
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toEqual([
-      { kind: 'ReleaseTarget', name: 'alpha', result: 'unchanged', generation: 1 },
-      { kind: 'ReleaseTarget', name: 'beta', result: 'unchanged', generation: 1 },
+      { kind: 'ReleaseTarget', name: n('alpha'), result: 'unchanged', generation: 1 },
+      { kind: 'ReleaseTarget', name: n('beta'), result: 'unchanged', generation: 1 },
     ]);
 
     const changed = yamlFile(
@@ -142,9 +175,9 @@ describe('switchyard apply and targets', () => {
     expect(third.code, third.stderr).toBe(0);
     expect(third.stdout).toBe(
       stringify([
-        { kind: 'ReleaseTarget', name: 'alpha', result: 'configured', generation: 2 },
+        { kind: 'ReleaseTarget', name: n('alpha'), result: 'configured', generation: 2 },
         // Labels are metadata: the target is reconfigured but its spec generation stays.
-        { kind: 'ReleaseTarget', name: 'beta', result: 'configured', generation: 1 },
+        { kind: 'ReleaseTarget', name: n('beta'), result: 'configured', generation: 1 },
       ]),
     );
   });
@@ -161,7 +194,7 @@ describe('switchyard apply and targets', () => {
     expect(run.stderr).toMatch(/documents\[1\]\.spec\.cluster\.gke: must be a GKE cluster name/);
     expect(run.stderr).toContain('nothing was applied');
     expect(await storedNames()).toEqual(before);
-    expect(before).not.toContain('gamma');
+    expect(before).not.toContain(n('gamma'));
   });
 
   it('lists the stored targets with -o json, and as a table', async () => {
@@ -171,16 +204,15 @@ describe('switchyard apply and targets', () => {
     );
     expect((await switchyard('apply', '-f', join(dir, 'listed.yaml'))).code).toBe(0);
 
-    const json = await switchyard('targets', '-o', 'json');
-    expect(json.code, json.stderr).toBe(0);
+    const json = await listTargets('-o', 'json');
     const out = JSON.parse(json.stdout);
-    expect(out.invalid).toEqual([]);
     const listed = out.targets.find(
-      (t: { target: { metadata: { name: string } } }) => t.target.metadata.name === 'listed',
+      (t: { target: { metadata: { name: string } } }) => t.target.metadata.name === n('listed'),
     );
     expect(listed).toMatchObject({
       generation: 1,
-      appliedBy: expect.stringContaining('@'),
+      // The verified identity of who applied (the CLI signs as $SWITCHYARD_USER on the stack).
+      appliedBy: 'cli-test',
       appliedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       target: {
         spec: {
@@ -191,8 +223,7 @@ describe('switchyard apply and targets', () => {
       },
     });
 
-    const text = await switchyard('targets');
-    expect(text.code).toBe(0);
+    const text = await listTargets();
     const [header, ...rows] = text.stdout.trim().split('\n');
     expect(header?.split(/\s+/)).toEqual([
       'NAME',
@@ -203,8 +234,8 @@ describe('switchyard apply and targets', () => {
       'STRATEGY',
       'GENERATION',
     ]);
-    expect(rows.find((r) => r.startsWith('listed '))?.split(/\s+/)).toEqual([
-      'listed',
+    expect(rows.find((r) => r.startsWith(`${n('listed')} `))?.split(/\s+/)).toEqual([
+      n('listed'),
       'us-docker.pkg.dev/acme/apps/listed',
       'context:kind-dev',
       'shop',
@@ -227,7 +258,8 @@ describe('switchyard apply and targets', () => {
         appliedAt: new Date(),
         appliedBy: 'someone',
       });
-    const run = await switchyard('targets', '-o', 'json');
+    // In a project of this file's own: a broken target would fail every listing of the stack's.
+    const run = await isolated('targets', '-o', 'json');
     expect(run.code).toBe(1);
     const out = JSON.parse(run.stdout);
     expect(
@@ -251,7 +283,7 @@ function analysisTemplate(name: string, patch: (d: Loose) => void = () => {}): L
   const d: Loose = {
     apiVersion: 'switchyard.dev/v1alpha1',
     kind: 'AnalysisTemplate',
-    metadata: { name },
+    metadata: { name: n(name) },
     spec: {
       args: [{ name: 'service' }],
       metrics: [
@@ -273,7 +305,10 @@ function analysisTemplate(name: string, patch: (d: Loose) => void = () => {}): L
 
 /** `patch` for target(): pre- and post-promotion analysis with the template `templateName`. */
 const analysedWith = (templateName: string) => (d: Loose) => {
-  const ref = { templates: [{ templateName }], args: [{ name: 'service', value: d.metadata.name }] };
+  const ref = {
+    templates: [{ templateName: n(templateName) }],
+    args: [{ name: 'service', value: d.metadata.name }],
+  };
   d.spec.strategy.blueGreen.prePromotionAnalysis = ref;
   d.spec.strategy.blueGreen.postPromotionAnalysis = ref;
 };
@@ -288,28 +323,28 @@ describe('named analysis templates', () => {
     const run = await switchyard('apply', '-f', file);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.trim().split('\n')).toEqual([
-      'analysistemplate/error-rate created (generation 1)',
-      'releasetarget/orders created (generation 1)',
+      `analysistemplate/${n('error-rate')} created (generation 1)`,
+      `releasetarget/${n('orders')} created (generation 1)`,
     ]);
 
-    const stored = await db.collection('analysisTemplates').doc('error-rate').get();
+    const stored = await stackDb.collection('analysisTemplates').doc(n('error-rate')).get();
     expect(stored.data()).toMatchObject({
       apiVersion: 'switchyard.dev/v1alpha1',
       generation: 1,
-      appliedBy: expect.stringContaining('@'),
+      appliedBy: 'cli-test',
       spec: {
         args: [{ name: 'service' }],
         metrics: [{ name: 'errors', interval: 30, count: 3, provider: { kind: 'prometheus' } }],
       },
     });
-    expect(await storedNames()).toContain('orders');
+    expect(await storedNames()).toContain(n('orders'));
 
     // Applying the same file again changes nothing; a changed template is configured.
     const again = await switchyard('apply', '-f', file, '-o', 'json');
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toEqual([
-      { kind: 'AnalysisTemplate', name: 'error-rate', result: 'unchanged', generation: 1 },
-      { kind: 'ReleaseTarget', name: 'orders', result: 'unchanged', generation: 1 },
+      { kind: 'AnalysisTemplate', name: n('error-rate'), result: 'unchanged', generation: 1 },
+      { kind: 'ReleaseTarget', name: n('orders'), result: 'unchanged', generation: 1 },
     ]);
     const changed = yamlFile(
       'named-changed.yaml',
@@ -318,7 +353,7 @@ describe('named analysis templates', () => {
     const third = await switchyard('apply', '-f', changed, '-o', 'json');
     expect(third.code, third.stderr).toBe(0);
     expect(JSON.parse(third.stdout)).toEqual([
-      { kind: 'AnalysisTemplate', name: 'error-rate', result: 'configured', generation: 2 },
+      { kind: 'AnalysisTemplate', name: n('error-rate'), result: 'configured', generation: 2 },
     ]);
   });
 
@@ -331,7 +366,7 @@ describe('named analysis templates', () => {
     expect(validated).toMatchObject({ code: 0, stdout: expect.stringContaining('1 target valid') });
     const run = await switchyard('apply', '-f', file);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout.trim()).toBe('releasetarget/payments created (generation 1)');
+    expect(run.stdout.trim()).toBe(`releasetarget/${n('payments')} created (generation 1)`);
   });
 
   it('refuses a target referencing a missing template (exit code 2) and stores nothing of the file', async () => {
@@ -348,16 +383,18 @@ describe('named analysis templates', () => {
     expect(lines).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^${file}:\\d+ documents\\[2\\]\\.spec\\.strategy\\.blueGreen\\.prePromotionAnalysis\\.templates\\[0\\]\\.templateName: no analysis template "no-such-template": .*nor stored`,
+          `^${file}:\\d+ documents\\[2\\]\\.spec\\.strategy\\.blueGreen\\.prePromotionAnalysis\\.templates\\[0\\]\\.templateName: no analysis template "no-such-template-${suffix}": .*nor stored`,
         ),
       ),
       expect.stringMatching(
-        /postPromotionAnalysis\.templates\[0\]\.templateName: no analysis template "no-such-template"/,
+        new RegExp(
+          `postPromotionAnalysis\\.templates\\[0\\]\\.templateName: no analysis template "no-such-template-${suffix}"`,
+        ),
       ),
       `${file}: 2 errors; nothing was applied`,
     ]);
     expect(await storedNames()).toEqual(before);
-    expect((await db.collection('analysisTemplates').doc('fresh').get()).exists).toBe(false);
+    expect((await stackDb.collection('analysisTemplates').doc(n('fresh')).get()).exists).toBe(false);
 
     // validate says the same, with the stored templates read from the emulator.
     const validated = await switchyard('validate', '-f', file, '-o', 'json');
@@ -374,7 +411,7 @@ describe('named analysis templates', () => {
     const offline = await run(['validate', '-f', file], bareEnv(join(dir, 'no-stack')));
     expect(offline.code, offline.stderr).toBe(2);
     expect(offline.stderr).toContain(
-      'no analysis template "latency" in spec.analysis.templates (not in this file; apply checks stored templates)',
+      `no analysis template "${n('latency')}" in spec.analysis.templates (not in this file; apply checks stored templates)`,
     );
   });
 
@@ -387,10 +424,10 @@ describe('named analysis templates', () => {
     const out = JSON.parse(json.stdout);
     expect(out.invalid).toEqual([]);
     expect(
-      out.templates.find((t: { template: { name: string } }) => t.template.name === 'listed-tpl'),
+      out.templates.find((t: { template: { name: string } }) => t.template.name === n('listed-tpl')),
     ).toEqual({
       template: {
-        name: 'listed-tpl',
+        name: n('listed-tpl'),
         args: [{ name: 'service' }],
         metrics: [
           expect.objectContaining({
@@ -409,7 +446,7 @@ describe('named analysis templates', () => {
       },
       generation: 1,
       appliedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      appliedBy: expect.stringContaining('@'),
+      appliedBy: 'cli-test',
     });
 
     const text = await switchyard('templates');
@@ -418,24 +455,28 @@ describe('named analysis templates', () => {
     expect(header?.split(/\s+/)).toEqual(['NAME', 'ARGS', 'METRICS', 'PROVIDERS', 'GENERATION', 'APPLIED']);
     expect(
       rows
-        .find((r) => r.startsWith('listed-tpl '))
+        .find((r) => r.startsWith(`${n('listed-tpl')} `))
         ?.split(/\s+/)
         .slice(0, 5),
-    ).toEqual(['listed-tpl', 'service', 'errors', 'prometheus', '1']);
+    ).toEqual([n('listed-tpl'), 'service', 'errors', 'prometheus', '1']);
   });
 
   it('reads back a stored target with inline templates as valid (the parsed provider shape round-trips)', async () => {
     const file = yamlFile(
       'inline.yaml',
       target('inline', (d) => {
-        d.spec.analysis = { templates: [{ ...analysisTemplate('x').spec, name: 'own' }] };
+        d.spec.analysis = { templates: [{ ...analysisTemplate('x').spec, name: n('own') }] };
         analysedWith('own')(d);
       }),
     );
-    expect((await switchyard('apply', '-f', file)).code).toBe(0);
-    const run = await switchyard('targets', '-o', 'json');
-    expect(run.code, run.stderr).toBe(0);
-    expect(JSON.parse(run.stdout).invalid).toEqual([]);
+    const applied = await switchyard('apply', '-f', file);
+    expect(applied.code, applied.stderr).toBe(0);
+    const run = await listTargets('-o', 'json');
+    expect(
+      JSON.parse(run.stdout).targets.map(
+        (t: { target: { metadata: { name: string } } }) => t.target.metadata.name,
+      ),
+    ).toContain(n('inline'));
   });
 });
 

@@ -10,6 +10,7 @@ import type { Release } from '../../shared/engine/release.ts';
 import { releaseEventType } from '../../shared/notify/event.ts';
 import type { NotificationRecord } from '../../shared/runtime/notify.ts';
 import { releaseHarness } from '../support/harness.ts';
+import { grantSecret } from '../support/installation.ts';
 import { type Receiver, startReceiver } from '../support/receiver.ts';
 import type { Fixture } from '../support/release.ts';
 import { stack, uniqueId } from '../support/stack.ts';
@@ -76,15 +77,18 @@ describe('release events and notifications', () => {
     const failuresOnly = await receiver();
     const broken = await receiver(500);
     const hanging = await receiver('hang');
+    const slackSecret = mountSecret(slack.url);
     const f = await start('notify', {
       notifications: [
         { name: 'audit', on: ['all'], webhook: { url: all.url } },
-        { name: 'team-slack', slack: { webhookSecret: mountSecret(slack.url), channel: '#releases' } },
+        { name: 'team-slack', slack: { webhookSecret: slackSecret, channel: '#releases' } },
         { name: 'oncall', on: ['failures'], webhook: { url: failuresOnly.url } },
         { name: 'broken', on: ['finished'], webhook: { url: broken.url } },
         { name: 'hanging', on: ['finished'], webhook: { url: hanging.url } },
       ],
     });
+    // The installation maps the Slack secret to this target (read on every delivery).
+    await grantSecret(slackSecret, { targets: [f.name] });
     await f.push(2);
     const done = await f.waitRelease(`${f.name}-1`);
     expect(done.phase).toBe('Succeeded');

@@ -280,7 +280,9 @@ describe('bad input', () => {
     await f.push(2);
     const r = await f.waitRelease(`${f.name}-1`);
     expect(r.phase).toBe('Failed');
-    expect(r.reason).toContain(`not found in namespace "${f.namespace}-missing"`);
+    expect(r.reason).toBe(
+      `namespace "${f.namespace}-missing" does not exist in the target's cluster: create it (with the workload and its Services) or fix spec.namespace`,
+    );
     expect((await f.deployment('api'))?.spec?.replicas).toBe(3);
   });
 });

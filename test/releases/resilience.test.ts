@@ -9,6 +9,7 @@ import { LocalStack } from '../../infra/local/stack.ts';
 import { artifactRegistryTopic, topology } from '../../shared/topology.ts';
 import { testPubSub } from '../support/clients.ts';
 import { countChanges, duplicateMessages } from '../support/counters.ts';
+import { exclusively } from '../support/disruption.ts';
 import { releaseHarness } from '../support/harness.ts';
 import { stack } from '../support/stack.ts';
 
@@ -24,6 +25,14 @@ function functionPid(name: string): number {
   const fn = state.parts.functions.functions.find((x) => x.name === name);
   if (!fn) throw new Error(`no function ${name} in the stack`);
   return fn.pid;
+}
+
+/** Whether the sweep has logged re-publishing an overdue step of this release. */
+function sweepRepublished(releaseId: string): boolean {
+  const log = readFileSync(join(stack().stateDir, 'logs', 'function-sweep.log'), 'utf8');
+  return log
+    .split('\n')
+    .some((l) => l.includes('re-publishing an overdue step') && l.includes(`"releaseId":"${releaseId}"`));
 }
 
 function kill(name: string): void {
@@ -77,13 +86,15 @@ describe('at-least-once delivery and crashes', () => {
     const f = await start('kill', { blueGreen: { autoPromotionEnabled: false } });
     await f.push(2);
     const waiting = await f.waitRelease(`${f.name}-1`, (r) => r.phase === 'AwaitingPromotion');
-    kill('switch');
-    try {
-      await f.control('promote');
-      await f.waitRelease(waiting.id, (r) => r.phase === 'Switching');
-    } finally {
-      await revive();
-    }
+    await exclusively('switch killed before its step', async () => {
+      kill('switch');
+      try {
+        await f.control('promote');
+        await f.waitRelease(waiting.id, (r) => r.phase === 'Switching');
+      } finally {
+        await revive();
+      }
+    });
     const done = await f.waitRelease(waiting.id);
     expect(done.phase).toBe('Succeeded');
     expect((await f.selector('api'))[revisionLabel]).toBe(waiting.green!.revision);
@@ -94,18 +105,25 @@ describe('at-least-once delivery and crashes', () => {
     await f.push(2);
     // The switch function commits ScalingDown, then waits 3 s to hand over to scale-down itself.
     const scaling = await f.waitRelease(`${f.name}-1`, (r) => r.phase === 'ScalingDown');
-    kill('switch');
-    try {
-      const done = await f.waitRelease(scaling.id, undefined, 60_000);
-      expect(done.phase).toBe('Succeeded');
-      const dueAt = scaling.wake!.at;
-      const endedAt = done.history.at(-1)!.at;
-      // Recovered by the sweep once overdue, not by the dead function (which would have been on time).
-      expect(endedAt - dueAt).toBeGreaterThanOrEqual(3000);
-      expect((await f.deployment(scaling.blue!.deployment))?.spec?.replicas).toBe(0);
-    } finally {
-      await revive();
-    }
+    await exclusively('switch killed while it waits', async () => {
+      kill('switch');
+      try {
+        // Down only until the sweep has taken the step over: other files' releases need switch too.
+        await waitFor(() => sweepRepublished(scaling.id), {
+          timeoutMs: 60_000,
+          what: `the sweep to re-publish the lost step of ${scaling.id}`,
+        });
+      } finally {
+        await revive();
+      }
+    });
+    const done = await f.waitRelease(scaling.id, undefined, 60_000);
+    expect(done.phase).toBe('Succeeded');
+    const dueAt = scaling.wake!.at;
+    const endedAt = done.history.at(-1)!.at;
+    // Recovered by the sweep once overdue, not by the dead function (which would have been on time).
+    expect(endedAt - dueAt).toBeGreaterThanOrEqual(3000);
+    expect((await f.deployment(scaling.blue!.deployment))?.spec?.replicas).toBe(0);
   });
 });
 
@@ -186,5 +204,55 @@ describe('Kubernetes model', () => {
     expect(await f.deployment(v3.green!.deployment)).not.toBeNull();
     expect((await f.deployment(v4.green!.deployment))?.spec?.replicas).toBe(3);
     expect(await f.deployment('api')).not.toBeNull();
+  });
+});
+
+describe('the sweep at rest', () => {
+  it('a revision left running by a step whose commit was lost, and the preview Service left on it, are taken back by the sweep', async () => {
+    const f = await start('orphan', { preview: true });
+    await f.push(2);
+    const done = await f.waitRelease(`${f.name}-1`);
+    expect(done.phase).toBe('Succeeded');
+    // What a lost commit leaves: a revision the records do not know, running, with the preview
+    // Service pointed at it; then its release ended (which marks the workload for the sweep).
+    const green = (await f.deployment(done.green!.deployment))!;
+    const orphan = 'a0a0a0a0a0';
+    const relabel = (labels: Record<string, string> | undefined) => ({ ...labels, [revisionLabel]: orphan });
+    await f.kube.apps.createNamespacedDeployment({
+      namespace: f.namespace,
+      body: {
+        metadata: {
+          name: `api-${orphan}`,
+          labels: relabel(green.metadata?.labels),
+          annotations: green.metadata?.annotations,
+        },
+        spec: {
+          ...green.spec!,
+          replicas: 2,
+          selector: { matchLabels: relabel(green.spec?.selector.matchLabels) },
+          template: {
+            ...green.spec!.template,
+            metadata: { labels: relabel(green.spec?.template.metadata?.labels) },
+          },
+        },
+      },
+    });
+    await f.cluster.selectRevision(f.namespace, 'api-preview', 'api', orphan);
+    await f.store.workloadRef(f.name).update({ gcPending: true });
+    // The sweep moves the preview Service back to stable, then (once drained) scales the orphan down.
+    await waitFor(async () => (await f.selector('api-preview'))[revisionLabel] === done.green!.revision, {
+      timeoutMs: 60_000,
+      what: 'the sweep to move the preview Service back to the stable revision',
+    });
+    await waitFor(async () => (await f.deployment(`api-${orphan}`))?.spec?.replicas === 0, {
+      timeoutMs: 60_000,
+      what: 'the sweep to scale the orphaned revision down',
+    });
+    expect((await f.selector('api'))[revisionLabel]).toBe(done.green!.revision);
+    expect((await f.deployment(done.green!.deployment))?.spec?.replicas).toBe(3);
+    await waitFor(async () => !(await f.workload()).gcPending, {
+      timeoutMs: 30_000,
+      what: 'the workload to be marked clean',
+    });
   });
 });

@@ -5,7 +5,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/c
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KubernetesCluster } from '../../shared/kubernetes/cluster.ts';
 import { deploymentName } from '../../shared/kubernetes/revision.ts';
-import { labels } from '../../shared/kubernetes/types.ts';
+import { labels, type ServingGuard } from '../../shared/kubernetes/types.ts';
 import {
   type GatewayHttpRouteConfig,
   type HttpRoute,
@@ -27,6 +27,8 @@ beforeAll(() => {
 });
 
 const workload = 'web';
+/** Creating revisions scales nothing down: nothing for the serving guard to check. */
+const unguarded: ServingGuard = { services: [], routes: [] };
 const gateway = 'external';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -53,7 +55,7 @@ async function setup(): Promise<{
   const cluster = new KubernetesCluster(kube.kubeConfig);
   const stable = revisionSpec(namespace, workload, appTemplate(workload, appImage(1)));
   const canary = revisionSpec(namespace, workload, appTemplate(workload, appImage(2)));
-  await Promise.all([cluster.ensureRevision(stable), cluster.ensureRevision(canary)]);
+  await Promise.all([cluster.ensureRevision(stable, unguarded), cluster.ensureRevision(canary, unguarded)]);
   for (const [name, revision] of [
     ['web-stable', stable.revision],
     ['web-canary', canary.revision],

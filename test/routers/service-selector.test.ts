@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/process.ts';
 import { KubernetesCluster } from '../../shared/kubernetes/cluster.ts';
 import { deploymentName } from '../../shared/kubernetes/revision.ts';
-import { labels } from '../../shared/kubernetes/types.ts';
+import { labels, type ServingGuard } from '../../shared/kubernetes/types.ts';
 import type { RouterContext, RouteState } from '../../shared/routers/router.ts';
 import {
   replicaSplit,
@@ -31,6 +31,8 @@ beforeAll(() => {
 
 const workload = 'shop';
 const replicas = 4;
+/** Creating revisions scales nothing down: nothing for the serving guard to check. */
+const unguarded: ServingGuard = { services: [], routes: [] };
 
 /**
  * A namespace with the stable revision of `shop` at 4 replicas, all ready, and the canary revision at
@@ -46,7 +48,7 @@ async function setup(): Promise<{
   const cluster = new KubernetesCluster(kube.kubeConfig);
   const stable = revisionSpec(namespace, workload, appTemplate(workload, appImage(1)), replicas);
   const canary = revisionSpec(namespace, workload, appTemplate(workload, appImage(2)), 0);
-  await Promise.all([cluster.ensureRevision(stable), cluster.ensureRevision(canary)]);
+  await Promise.all([cluster.ensureRevision(stable, unguarded), cluster.ensureRevision(canary, unguarded)]);
   // A canary starts from a serving stable revision (finalize refuses to narrow to one without pods).
   await waitForDeploymentAvailable(kube, namespace, deploymentName(workload, stable.revision));
   for (const [name, revision] of [

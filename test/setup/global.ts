@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { isAlive } from '../../infra/local/process.ts';
 import { LocalStack, repoRoot, switchyardStack } from '../../infra/local/stack.ts';
+import { testAccessPolicy } from '../support/access-policy.ts';
+import { testOperators } from '../support/identity.ts';
 
 const testStacks = join(repoRoot, '.switchyard', 'test-stacks');
 
@@ -37,6 +39,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
         SWITCHYARD_SWEEP_LOOKAHEAD_SECONDS: '10',
         // A notifier that hangs is given up on after 3 attempts of 1 s, not 3 of 5 s.
         SWITCHYARD_NOTIFY_TIMEOUT_MS: '1000',
+        // Crashes staged by the fault tests (test/releases/faults.test.ts).
+        SWITCHYARD_FAULTS_FILE: join(stateDir, 'faults.json'),
+        SWITCHYARD_OPERATORS: testOperators,
+        SWITCHYARD_ACCESS_POLICY: JSON.stringify(testAccessPolicy),
       },
     });
   const stack = new LocalStack({ stateDir, projectId: `switchyard-${runId}`, log, functions });
@@ -54,7 +60,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       !status.firestoreEmulatorHost ||
       !status.pubsubEmulatorHost ||
       !status.kubeconfig ||
-      !status.prometheusUrl
+      !status.prometheusUrl ||
+      !status.issuerUrl
     ) {
       throw new Error(`the local stack is incomplete: ${JSON.stringify(status.parts)}`);
     }
@@ -65,6 +72,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       pubsubEmulatorHost: status.pubsubEmulatorHost,
       kubeconfig: status.kubeconfig,
       prometheusUrl: status.prometheusUrl,
+      issuerUrl: status.issuerUrl,
     });
   } catch (err) {
     await teardown();

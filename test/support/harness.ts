@@ -4,8 +4,18 @@
 import { afterEach, expect } from 'vitest';
 import { type InvariantChecker, watchInvariants } from './invariants.ts';
 import { type Fixture, type FixtureOptions, releaseFixture } from './release.ts';
+import type { StackInfo } from './stack.ts';
 
-export function releaseHarness(opts: { requireSamples?: boolean } = {}) {
+export interface HarnessOptions {
+  requireSamples?: boolean;
+  /**
+   * The stack the fixtures work on, asked at each start (a private stack is only up once its
+   * file's beforeAll ran); the run's shared stack by default.
+   */
+  stack?: () => StackInfo;
+}
+
+export function releaseHarness(opts: HarnessOptions = {}) {
   let f: Fixture | undefined;
   let invariants: InvariantChecker | undefined;
   afterEach(async () => {
@@ -19,7 +29,7 @@ export function releaseHarness(opts: { requireSamples?: boolean } = {}) {
   return {
     /** A new fixture for this test, watched by the invariant checker until the test ends. */
     async start(prefix: string, fixtureOpts: FixtureOptions = {}): Promise<Fixture> {
-      f = await releaseFixture(prefix, fixtureOpts);
+      f = await releaseFixture(prefix, fixtureOpts, opts.stack?.());
       invariants = watchInvariants(f);
       return f;
     },

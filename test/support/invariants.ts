@@ -42,22 +42,25 @@ export function watchInvariants(
           if (n === 0) continue;
           if (revision === '') {
             // '' holds the plain Deployment's pods, but also endpoints whose pod the read could not
-            // label (created or deleted between the EndpointSlice and the pod list): only plain pods
-            // that still exist make it a violation.
-            const plainPods = await f.kube.core.listNamespacedPod({
-              namespace: f.namespace,
-              labelSelector: 'app.kubernetes.io/name=api,!switchyard.dev/revision',
-            });
+            // label (created or deleted between the EndpointSlice and the pod list): only ready
+            // endpoints that are plain pods still there count, read by name.
             const plain = await f.deployment('api');
-            if (plainPods.items.length > 0 && plain && (plain.spec?.replicas ?? 0) === 0) {
-              violations.push(
-                `${at}: the plain Deployment is scaled to zero while ${service} lists ${n} of its endpoints as ready`,
-              );
+            if (plain && (plain.spec?.replicas ?? 0) === 0) {
+              const listedPlain = await readyPlainEndpoints(f, service);
+              if (listedPlain > 0) {
+                violations.push(
+                  `${at}: the plain Deployment is scaled to zero while ${service} lists ${listedPlain} of its endpoints as ready`,
+                );
+              }
             }
             continue;
           }
           const d = await f.deployment(`api-${revision}`);
-          if (d && (d.spec?.replicas ?? 0) === 0) {
+          // Behind a Service that selects the whole workload a revision cannot be drained before it
+          // goes (selectors only match labels it shares); there it may go while others are ready,
+          // which is the serving guard's rule too.
+          const others = ready - n;
+          if (d && (d.spec?.replicas ?? 0) === 0 && (selected !== undefined || others === 0)) {
             violations.push(
               `${at}: revision ${revision || '(plain)'} is scaled to zero while ${service} lists ${n} of its endpoints as ready`,
             );
@@ -86,4 +89,27 @@ export function watchInvariants(
       return { violations, samples, missed };
     },
   };
+}
+
+/** Ready endpoints of `service` whose pods are the plain Deployment's (no revision label), by name. */
+async function readyPlainEndpoints(f: Fixture, service: string): Promise<number> {
+  const [slices, plainPods] = await Promise.all([
+    f.kube.discovery.listNamespacedEndpointSlice({
+      namespace: f.namespace,
+      labelSelector: `kubernetes.io/service-name=${service}`,
+    }),
+    f.kube.core.listNamespacedPod({
+      namespace: f.namespace,
+      labelSelector: 'app.kubernetes.io/name=api,!switchyard.dev/revision',
+    }),
+  ]);
+  const plain = new Set(plainPods.items.map((p) => p.metadata?.name));
+  const ready = new Set<string>();
+  for (const slice of slices.items) {
+    for (const ep of slice.endpoints ?? []) {
+      const pod = ep.targetRef?.kind === 'Pod' ? ep.targetRef.name : undefined;
+      if (pod && plain.has(pod) && ep.conditions?.ready === true) ready.add(pod);
+    }
+  }
+  return ready.size;
 }

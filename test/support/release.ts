@@ -1,32 +1,75 @@
 // Fixtures for end-to-end release tests: a workload in its own namespace, its target in Firestore,
 // pushes through the real `gcr` topic, waits on release state, and the invariant checker.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Firestore } from '@google-cloud/firestore';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { waitFor } from '../../infra/local/process.ts';
-import { Store } from '../../shared/adapters/store.ts';
+import { type RequestRecord, Store } from '../../shared/adapters/store.ts';
 import { isTerminal, type Release, type Workload } from '../../shared/engine/release.ts';
 import { KubernetesCluster } from '../../shared/kubernetes/cluster.ts';
 import type { ControlCommand } from '../../shared/messages.ts';
+import { sampleImage } from '../../shared/registry/image.ts';
+import { uploadImage } from '../../shared/registry/upload.ts';
 import { type ReleaseTargetInput, validateReleaseTarget } from '../../shared/target/schema.ts';
 import { TargetStore } from '../../shared/target/store.ts';
 import { artifactRegistryTopic, topology } from '../../shared/topology.ts';
 import { testFirestore, testPubSub } from './clients.ts';
+import { audienceOf, issuedToken, testUser } from './identity.ts';
 import {
   createTestNamespace,
   deleteNamespace,
   type KubeClients,
-  stackKubeClients,
+  kubeClients,
   waitForDeploymentAvailable,
 } from './kube.ts';
-import { stack, uniqueId } from './stack.ts';
+import { registryOf, type StackInfo, stack, uniqueId } from './stack.ts';
 
-export const digestOf = (n: number | string) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+/** The digest of the n-th test image: a real image (shared/registry/image.ts) that `push(n)` uploads. */
+export const digestOf = (n: number | string) => sampleImage(n).digest;
+
+/** One line of the registry bridge's journal (infra/local/registry-bridge.ts). */
+interface Published {
+  messageId: string;
+  message: { action: string; digest: string; tag?: string };
+}
+
+/**
+ * Uploads the n-th test image to the stack's registry as `repository` (under `tag`, or by digest
+ * when null) and waits for the registry's own push notification to be published on `gcr` by the
+ * stack's bridge; returns that message's id.
+ */
+export async function pushToRegistry(
+  repository: string,
+  n: number | string,
+  tag: string | null,
+  on: StackInfo = stack(),
+): Promise<string> {
+  const registry = registryOf(on);
+  const image = sampleImage(n);
+  const name = repository.slice(repository.indexOf('/') + 1);
+  const from = existsSync(registry.journal) ? statSync(registry.journal).size : 0;
+  await uploadImage(registry.url, name, image, tag ?? image.digest);
+  const digest = `${repository}@${image.digest}`;
+  const tagged = tag ? `${repository}:${tag}` : undefined;
+  return waitFor(
+    () => {
+      if (!existsSync(registry.journal)) return undefined;
+      const lines = readFileSync(registry.journal).subarray(from).toString('utf8').split('\n');
+      for (const line of lines) {
+        if (!line) continue;
+        const p = JSON.parse(line) as Published;
+        if (p.message.digest === digest && p.message.tag === tagged) return p.messageId;
+      }
+      return undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 50, what: `the registry's notification of ${tagged ?? digest} on gcr` },
+  );
+}
 
 /** The kubeconfig context of the stack's cluster (targets name it). */
-export function stackContext(): string {
-  const kc = parse(readFileSync(stack().kubeconfig, 'utf8')) as { 'current-context': string };
+export function stackContext(on: StackInfo = stack()): string {
+  const kc = parse(readFileSync(on.kubeconfig, 'utf8')) as { 'current-context': string };
   return kc['current-context'];
 }
 
@@ -39,13 +82,29 @@ export interface Fixture {
   db: Firestore;
   store: Store;
   cluster: KubernetesCluster;
-  /** Publishes an Artifact Registry INSERT of `image(n)` tagged `v<n>`. */
+  /**
+   * Pushes `image(n)` tagged `v<n>` (`tag`: another tag; null: by digest) to the stack's registry;
+   * its own notification, bridged to `gcr`, starts the release. Returns that message's id.
+   */
   push(n: number | string, opts?: { tag?: string | null }): Promise<string>;
-  /** Publishes a control message and returns its request id. */
+  /** Uploads `image(n)` to the registry under `reference` (default: by digest); resolves with no wait. */
+  upload(n: number | string, reference?: string): Promise<void>;
+  /**
+   * Publishes an Artifact Registry INSERT of `image(n)` (tagged `v<n>` unless told) on `gcr` itself,
+   * whatever the registry holds: for forged or repeated notifications. Returns its message id.
+   */
+  publishPush(n: number | string, opts?: { tag?: string | null; digest?: string }): Promise<string>;
+  /**
+   * Publishes a control message signed by the stack's issuer as `test@switchyard` (an operator of
+   * the test stacks) and returns its request id. `as`: sign as another email; `idToken`: send this
+   * token instead (null: none).
+   */
   control(
     command: ControlCommand,
-    opts?: { full?: boolean; release?: string; reason?: string },
+    opts?: { full?: boolean; release?: string; reason?: string; as?: string; idToken?: string | null },
   ): Promise<string>;
+  /** Waits for the control function's answer to a request (its record under the request id). */
+  answer(requestId: string, timeoutMs?: number): Promise<RequestRecord>;
   workload(): Promise<Workload>;
   release(id: string): Promise<Release | null>;
   /** Waits until the release satisfies `done` (default: a terminal phase), returning it. */
@@ -72,14 +131,27 @@ export interface FixtureOptions {
   notifications?: unknown[];
   /** The kubeconfig context the target names (default: the stack's own, with admin rights). */
   context?: string;
+  /** spec.access of the target. */
+  access?: unknown[];
+  /** spec.image.tagFilter of the target. */
+  tagFilter?: string;
+  /** spec.image.repository (default: `us-docker.pkg.dev/acme/<name>/api`, which the stack's registry serves). */
+  repository?: string;
 }
 
-/** A plain Deployment `api` with Services, and a target for it with zero delays unless told otherwise. */
-export async function releaseFixture(prefix: string, opts: FixtureOptions = {}): Promise<Fixture> {
-  const kube = stackKubeClients();
+/**
+ * A plain Deployment `api` with Services, and a target for it with zero delays unless told otherwise.
+ * `on`: the stack to work on, the run's shared one unless a test brings its own (private-stack.ts).
+ */
+export async function releaseFixture(
+  prefix: string,
+  opts: FixtureOptions = {},
+  on: StackInfo = stack(),
+): Promise<Fixture> {
+  const kube = kubeClients(on.kubeconfig);
   const namespace = await createTestNamespace(prefix, kube);
   const name = uniqueId(prefix).slice(0, 40);
-  const repository = `us-docker.pkg.dev/acme/${name}/api`;
+  const repository = opts.repository ?? `us-docker.pkg.dev/acme/${name}/api`;
   const image = (n: number | string) => `${repository}@${digestOf(n)}`;
   const replicas = opts.replicas ?? 3;
   const labels = { 'app.kubernetes.io/name': 'api' };
@@ -109,8 +181,8 @@ export async function releaseFixture(prefix: string, opts: FixtureOptions = {}):
     kind: 'ReleaseTarget',
     metadata: { name },
     spec: {
-      image: { repository },
-      cluster: { context: opts.context ?? stackContext() },
+      image: { repository, ...(opts.tagFilter ? { tagFilter: opts.tagFilter } : {}) },
+      cluster: { context: opts.context ?? stackContext(on) },
       namespace,
       workload: 'api',
       progressDeadlineSeconds: opts.progressDeadlineSeconds ?? 60,
@@ -135,14 +207,15 @@ export async function releaseFixture(prefix: string, opts: FixtureOptions = {}):
           },
       ...(opts.analysis ? { analysis: opts.analysis } : {}),
       ...(opts.notifications ? { notifications: opts.notifications } : {}),
+      ...(opts.access ? { access: opts.access } : {}),
     } as ReleaseTargetInput['spec'],
   };
-  const db = testFirestore(stack().projectId);
+  const db = testFirestore(on.projectId, on);
   const checked = validateReleaseTarget(doc, 0);
   if ('errors' in checked) throw new Error(`bad test target: ${JSON.stringify(checked.errors)}`);
   await new TargetStore(db).apply([checked.target], 'test');
   const store = new Store(db);
-  const pubsub = testPubSub();
+  const pubsub = testPubSub(on);
   const t = topology();
   const cluster = new KubernetesCluster(kube.kubeConfig);
 
@@ -165,19 +238,55 @@ export async function releaseFixture(prefix: string, opts: FixtureOptions = {}):
     db,
     store,
     cluster,
-    async push(n, o = {}) {
+    push(n, o = {}) {
+      return pushToRegistry(repository, n, o.tag === undefined ? `v${n}` : o.tag, on);
+    },
+    async upload(n, reference) {
+      const img = sampleImage(n);
+      await uploadImage(
+        registryOf(on).url,
+        repository.slice(repository.indexOf('/') + 1),
+        img,
+        reference ?? img.digest,
+      );
+    },
+    async publishPush(n, o = {}) {
       const tag = o.tag === undefined ? `v${n}` : o.tag;
       return pubsub.topic(artifactRegistryTopic).publishMessage({
-        json: { action: 'INSERT', digest: image(n), ...(tag ? { tag: `${repository}:${tag}` } : {}) },
+        json: {
+          action: 'INSERT',
+          digest: o.digest ?? image(n),
+          ...(tag ? { tag: `${repository}:${tag}` } : {}),
+        },
       });
     },
     async control(command, o = {}) {
+      const { as, idToken: given, ...fields } = o;
       const requestId = `req-${uniqueId(command)}`;
+      const idToken =
+        given === undefined
+          ? await issuedToken(on.issuerUrl, as ?? testUser, audienceOf(on.projectId))
+          : given;
       await pubsub.topic(t.controlTopic).publishMessage({
-        json: { command, target: name, requestedBy: 'test@switchyard', requestId, ...o },
+        json: {
+          command,
+          target: name,
+          requestedBy: as ?? testUser,
+          requestId,
+          ...fields,
+          ...(idToken === null ? {} : { idToken }),
+        },
       });
       return requestId;
     },
+    answer: (requestId, timeoutMs = 60_000) =>
+      waitFor(
+        async () => {
+          const snap = await store.requestRef(requestId).get();
+          return snap.exists ? (snap.data() as RequestRecord) : undefined;
+        },
+        { timeoutMs, what: `the answer to request ${requestId}` },
+      ),
     workload: () => store.workload(name),
     release: (id) => store.release(id),
     async waitRelease(id, done = (r) => isTerminal(r.phase) && !r.cleanup, timeoutMs = 90_000) {

@@ -1,4 +1,6 @@
 // What a test knows about the local stack that globalSetup started for this run.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 
 export interface StackInfo {
@@ -8,6 +10,8 @@ export interface StackInfo {
   pubsubEmulatorHost: string;
   kubeconfig: string;
   prometheusUrl: string;
+  /** The stack's ID-token issuer (infra/local/issuer.ts); a private stack shares the run's. */
+  issuerUrl: string;
 }
 
 declare module 'vitest' {
@@ -24,4 +28,17 @@ export function stack(): StackInfo {
 /** A short unique id for a test's own namespace, project or topic names. */
 export function uniqueId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/**
+ * The stack's container registry (infra/local/components/registry.ts), read from its state file:
+ * its URL, and the journal where its bridge appends each message it published on `gcr`.
+ */
+export function registryOf(on: StackInfo = stack()): { url: string; journal: string } {
+  const file = JSON.parse(readFileSync(join(on.stateDir, 'stack.json'), 'utf8')) as {
+    parts: { registry?: { host: string; dir: string } };
+  };
+  const registry = file.parts.registry;
+  if (!registry) throw new Error(`the stack in ${on.stateDir} has no registry running`);
+  return { url: `http://${registry.host}`, journal: join(registry.dir, 'published.jsonl') };
 }

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { waitFor } from '../../../infra/local/process.ts';
 import type { LocalStack, StackStatus } from '../../../infra/local/stack.ts';
@@ -14,15 +14,24 @@ import { firestoreClient, pubsubClient } from '../../../shared/adapters/clients.
 import { collections, type RequestRecord, Store } from '../../../shared/adapters/store.ts';
 import { config, resetConfig } from '../../../shared/config.ts';
 import { isTerminal, type Release, type Transition } from '../../../shared/engine/release.ts';
-import type { ControlCommand, ControlMessage } from '../../../shared/messages.ts';
+import type { ControlCommand, SignedApplyMessage, SignedControlMessage } from '../../../shared/messages.ts';
+import { documentsOf } from '../../../shared/target/documents.ts';
 import { checkTemplateReferences, parseReleaseTargets } from '../../../shared/target/schema.ts';
 import { TargetStore } from '../../../shared/target/store.ts';
-import { artifactRegistryTopic, topology } from '../../../shared/topology.ts';
+import { type ClientMessage, sendControl } from '../../client.ts';
+import { localIdToken } from '../../identity.ts';
+import { pushLocally } from '../push.ts';
 import type { Progress } from './report.ts';
-import { demoNamespace, isNotFound } from './workloads.ts';
+
+/** The namespace the demo's workloads live in; it is emptied at the start of every run. */
+export const demoNamespace = 'demo';
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 404;
+}
 
 /** Who the demo's applies and control commands are recorded as. */
-export const demoUser = 'demo@switchyard';
+export const demoUser = 'demo@switchyard.local';
 
 export interface DemoContext {
   status: StackStatus;
@@ -45,6 +54,8 @@ export function openContext(status: StackStatus, stack: LocalStack): DemoContext
   process.env.FIRESTORE_EMULATOR_HOST = status.firestoreEmulatorHost ?? '';
   process.env.PUBSUB_EMULATOR_HOST = status.pubsubEmulatorHost ?? '';
   process.env.KUBECONFIG = status.kubeconfig ?? '';
+  // Control commands are signed by the stack's issuer, as `switchyard promote` signs them there.
+  if (status.issuerUrl) process.env.SWITCHYARD_LOCAL_TOKEN_URL = `${status.issuerUrl}/token`;
   resetConfig();
   const cfg = config();
   const db = firestoreClient(cfg);
@@ -136,23 +147,34 @@ export async function applyDocuments(
   if ('errors' in parsed) {
     throw new Error(`${file} is invalid: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
   }
-  const targets = new TargetStore(ctx.db);
   const unresolved = checkTemplateReferences(
     parsed.targets,
     parsed.templates,
-    new Set(await targets.templateNames()),
+    new Set(await new TargetStore(ctx.db).templateNames()),
   );
   if (unresolved.length > 0) throw new Error(`${file}: ${unresolved[0]?.message}`);
-  await targets.apply(parsed.targets, demoUser, parsed.templates);
+  // Stored by the control function, signed as the demo's user, as `switchyard apply -f` does.
+  const message: SignedApplyMessage & { requestId: string } = {
+    command: 'apply',
+    documents: documentsOf(readFileSync(file, 'utf8')),
+    source: file.slice(0, 500),
+    requestedBy: demoUser,
+    requestId: randomUUID(),
+    idToken: await demoIdToken(),
+  };
+  await answered(ctx, message, `apply -f ${file}`);
   return file;
 }
 
-/** Publishes an Artifact Registry INSERT for `image` with its tag, as `switchyard push` does. */
+/**
+ * Pushes `image` with its tag to the stack's registry, as `switchyard push` does there: the
+ * registry's own notification, bridged to `gcr`, starts the release.
+ */
 export async function push(ctx: DemoContext, image: string, tag: string): Promise<void> {
   const repository = image.slice(0, image.indexOf('@'));
-  await ctx.pubsub
-    .topic(artifactRegistryTopic)
-    .publishMessage({ json: { action: 'INSERT', digest: image, tag: `${repository}:${tag}` } });
+  const url = ctx.status.registryUrl;
+  if (!url) throw new Error('the stack has no registry running: run `switchyard dev up`');
+  await pushLocally(image, { url, name: repository.slice(repository.indexOf('/') + 1) }, tag);
 }
 
 /** The id of the release the next push for `target` creates. */
@@ -170,25 +192,32 @@ export async function control(
   target: string,
   reason: string,
 ): Promise<RequestRecord> {
-  const message: ControlMessage = {
+  const message: SignedControlMessage & { requestId: string } = {
     command,
     target,
     full: false,
     requestedBy: demoUser,
     reason,
     requestId: randomUUID(),
+    idToken: await demoIdToken(),
   };
-  await ctx.pubsub
-    .topic(topology(config().prefix).controlTopic)
-    .publishMessage({ json: message, attributes: { target, command } });
-  const answer = await waitFor(
-    async () => {
-      const snap = await ctx.store.requestRef(message.requestId).get();
-      return snap.exists ? (snap.data() as RequestRecord) : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 100, what: `the answer to ${command} ${target}` },
-  );
-  if (answer.outcome !== 'applied') throw new Error(`${command} refused: ${answer.reason}`);
+  return answered(ctx, message, `${command} ${target}`);
+}
+
+/** An ID token of the demo's user from the local stack's issuer. */
+async function demoIdToken(): Promise<string> {
+  const cfg = config();
+  if (!cfg.localTokenUrl)
+    throw new Error("the demo needs the local stack's ID-token issuer (SWITCHYARD_LOCAL_TOKEN_URL)");
+  return localIdToken(cfg.localTokenUrl, demoUser, cfg.identity.audience);
+}
+
+/** Sends the message through the client and returns its answer; a refusal or no answer is an error. */
+async function answered(ctx: DemoContext, message: ClientMessage, what: string): Promise<RequestRecord> {
+  const to = { pubsub: ctx.pubsub, store: ctx.store, prefix: config().prefix };
+  const answer = await sendControl(to, message, 60_000);
+  if (!answer) throw new Error(`no answer to ${what} within 60 s: is the control function running?`);
+  if (answer.outcome !== 'applied') throw new Error(`${what} refused: ${answer.reason}`);
   return answer;
 }
 

@@ -6,7 +6,8 @@ import type { CustomObjectsApi } from '@kubernetes/client-node';
 import { KubernetesCluster } from '../../../shared/kubernetes/cluster.ts';
 import { httpRouteApi } from '../../../shared/routers/gateway-httproute/index.ts';
 import type { DemoContext } from './context.ts';
-import { demoNamespace, selectedRevision } from './workloads.ts';
+import { demoNamespace } from './context.ts';
+import { selectedRevision } from './workloads.ts';
 
 export interface ServiceSample {
   at: number;

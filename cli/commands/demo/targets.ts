@@ -2,7 +2,7 @@
 // `api` releases blue-green behind a pre-promotion analysis on Prometheus, `web` releases as a
 // canary through a Gateway API HTTPRoute with a manual gate.
 import type { ReleaseTargetInput } from '../../../shared/target/schema.ts';
-import { demoNamespace } from './workloads.ts';
+import { demoNamespace } from './context.ts';
 
 /** Repositories of the demo's images (pushes are simulated: nothing is pulled on kwok nodes). */
 export const repositories = {

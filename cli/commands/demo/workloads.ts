@@ -1,17 +1,12 @@
 // The demo's workloads in the cluster: plain Deployments with their Services, as a team has them
 // before Switchyard, and the reads the acts check the story with.
-import { ApiException, type V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { waitFor } from '../../../infra/local/process.ts';
 import { KubernetesCluster } from '../../../shared/kubernetes/cluster.ts';
-import type { DemoContext } from './context.ts';
+import { sampleImage } from '../../../shared/registry/image.ts';
+import { type DemoContext, demoNamespace, isNotFound } from './context.ts';
 
-/** The namespace the demo's workloads live in; it is emptied at the start of every run. */
-export const demoNamespace = 'demo';
 export const revisionLabel = 'switchyard.dev/revision';
-
-export function isNotFound(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 404;
-}
 
 /** The Deployment, or null when it does not exist. */
 export async function deployment(ctx: DemoContext, name: string): Promise<V1Deployment | null> {
@@ -72,7 +67,7 @@ export async function createWorkload(
   );
 }
 
-/** `repository@sha256:<digit × 64>`: a readable digest per version (nothing is pulled locally). */
+/** The sample image of a version (shared/registry/image.ts), by the digest the stack's registry gives it. */
 export function imageOf(repository: string, version: number): string {
-  return `${repository}@sha256:${String(version).repeat(64)}`;
+  return `${repository}@${sampleImage(version).digest}`;
 }

@@ -82,6 +82,7 @@ function emulatorPart(spec: EmulatorSpec): Part<ServerState> {
     async stop(state) {
       await stopProcessGroup(state.pid);
     },
+    endpoint: (state) => state.host,
     async check(state): Promise<PartStatus> {
       if (!isAlive(state.pid)) return { state: 'stopped', detail: 'process is gone' };
       return (await httpReady(`http://${state.host}/`, (s) => s === 200))

@@ -2,9 +2,9 @@
 // Pub/Sub push subscription on the emulator, as Cloud Functions gen2 with a Pub/Sub trigger are.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { PubSub } from '@google-cloud/pubsub';
 import { freePort, httpReady, isAlive, startProcess, stopProcessGroup, waitFor } from '../process.ts';
 import type { Part, PartStatus, ServerState, StackContext } from './part.ts';
+import { applyTopology, type PubSubTopology, topologyGaps } from './pubsub-topology.ts';
 
 const require = createRequire(import.meta.url);
 // The package exports only its library entry; its command line (the `functions-framework` bin) sits beside it.
@@ -39,6 +39,13 @@ export interface FunctionsState {
   functions: FunctionState[];
   /** The local scheduler tick publishing on the sweep topic, when there is a sweep function. */
   scheduler: { pid: number; topic: string; seconds: number; logFile: string } | null;
+  /**
+   * The environment of the functions' own (secrets folder, FunctionsConfig.env), which a restart
+   * against moved parts keeps while the stack's variables (emulator hosts, KUBECONFIG) are renewed.
+   */
+  ownEnv?: Record<string, string>;
+  /** The endpoints of the stack's parts (StackContext.endpoints) the processes were started against. */
+  startedAgainst?: Record<string, string>;
 }
 
 /** What the functions part hosts, and how often the local scheduler ticks. */
@@ -51,34 +58,42 @@ export interface FunctionsConfig {
   env?: Record<string, string>;
 }
 
-/** A Pub/Sub client for the emulator of a stack. */
-export function emulatorPubSub(projectId: string, emulatorHost: string): PubSub {
-  return new PubSub({ projectId, apiEndpoint: emulatorHost });
-}
-
-async function ensureTopic(pubsub: PubSub, name: string): Promise<void> {
-  const [exists] = await pubsub.topic(name).exists();
-  if (!exists) {
-    try {
-      await pubsub.createTopic(name);
-    } catch (err) {
-      if ((err as { code?: number }).code !== 6) throw err; // ALREADY_EXISTS: created concurrently
-    }
-  }
-}
-
 /**
- * Starts one function and makes its push subscriptions point at it. A subscription that already
- * points there is kept (with its undelivered messages); one pointing elsewhere is re-pointed.
- * `port` restarts a function where it was, so its subscriptions stay valid.
+ * The topics and push subscriptions that feed hosted functions: each trigger's subscription pushes
+ * to its function's address, on the path naming the topic, as Cloud Functions' push endpoints do
+ * (functions-framework reads it).
  */
-export async function hostFunction(
+export function functionsTopology(
+  projectId: string,
+  functions: Pick<FunctionState, 'spec' | 'host'>[],
+): PubSubTopology {
+  return {
+    topics: functions.flatMap((f) => [f.spec.deadLetterTopic, ...f.spec.triggers.map((t) => t.topic)]),
+    subscriptions: functions.flatMap((f) =>
+      f.spec.triggers.map((t) => ({
+        name: t.subscription,
+        topic: t.topic,
+        pushEndpoint: `http://${f.host}/projects/${projectId}/topics/${t.topic}`,
+        ackDeadlineSeconds: f.spec.ackDeadlineSeconds ?? 60,
+        deadLetterTopic: f.spec.deadLetterTopic,
+        maxDeliveryAttempts: f.spec.maxDeliveryAttempts,
+      })),
+    ),
+  };
+}
+
+function emulatorHostOf(env: Record<string, string>): string {
+  const host = env.PUBSUB_EMULATOR_HOST;
+  if (!host) throw new Error('hosting a function needs the Pub/Sub emulator (PUBSUB_EMULATOR_HOST)');
+  return host;
+}
+
+/** Starts one function's process (no subscriptions) and waits until it answers. */
+async function launchFunction(
   ctx: Pick<StackContext, 'stateDir' | 'projectId' | 'env'>,
   fn: HostedFunction,
   port?: number,
 ): Promise<FunctionState> {
-  const emulatorHost = ctx.env.PUBSUB_EMULATOR_HOST;
-  if (!emulatorHost) throw new Error('hosting a function needs the Pub/Sub emulator (PUBSUB_EMULATOR_HOST)');
   const listen = port ?? (await freePort());
   const logFile = join(ctx.stateDir, 'logs', `function-${fn.name}.log`);
   const pid = startProcess({
@@ -108,40 +123,40 @@ export async function hostFunction(
     env: ctx.env,
   };
   try {
-    await waitFor(() => isAlive(pid) && httpReady(`http://${state.host}/`, () => true), {
-      timeoutMs: 30_000,
-      what: `function ${fn.name} on ${state.host} (log: ${logFile})`,
-    });
-    const pubsub = emulatorPubSub(ctx.projectId, emulatorHost);
-    try {
-      await ensureTopic(pubsub, fn.deadLetterTopic);
-      for (const trigger of fn.triggers) {
-        await ensureTopic(pubsub, trigger.topic);
-        // The path names the topic, as Cloud Functions' push endpoints do; functions-framework reads it.
-        const pushEndpoint = `http://${state.host}/projects/${ctx.projectId}/topics/${trigger.topic}`;
-        const sub = pubsub.subscription(trigger.subscription);
-        const [exists] = await sub.exists();
-        if (exists) {
-          const [meta] = await sub.getMetadata();
-          if (meta.pushConfig?.pushEndpoint === pushEndpoint) continue;
-          await sub.modifyPushConfig({ pushEndpoint });
-          continue;
-        }
-        await pubsub.createSubscription(trigger.topic, trigger.subscription, {
-          pushConfig: { pushEndpoint },
-          ackDeadlineSeconds: fn.ackDeadlineSeconds ?? 60,
-          deadLetterPolicy: {
-            deadLetterTopic: `projects/${ctx.projectId}/topics/${fn.deadLetterTopic}`,
-            maxDeliveryAttempts: fn.maxDeliveryAttempts,
-          },
-          retryPolicy: { minimumBackoff: { seconds: 1 }, maximumBackoff: { seconds: 10 } },
-        });
-      }
-    } finally {
-      await pubsub.close();
-    }
+    // Loading the functions' module graph takes seconds, and far longer when every function of a
+    // stack (or of two stacks) starts at once on two busy cores: a live process is given long to
+    // answer, while one that exited fails at once.
+    const outcome = await waitFor(
+      async () => {
+        if (!isAlive(pid)) return 'exited';
+        return (await httpReady(`http://${state.host}/`, () => true)) ? 'ready' : undefined;
+      },
+      { timeoutMs: 90_000, what: `function ${fn.name} on ${state.host} (log: ${logFile})` },
+    );
+    if (outcome === 'exited') throw new Error(`function ${fn.name} exited while starting (log: ${logFile})`);
   } catch (err) {
     await stopProcessGroup(pid);
+    throw err;
+  }
+  return state;
+}
+
+/**
+ * Starts one function and makes its push subscriptions point at it. A subscription that already
+ * points there is kept (with its undelivered messages); one pointing elsewhere is re-pointed.
+ * `port` restarts a function where it was, so its subscriptions stay valid.
+ */
+export async function hostFunction(
+  ctx: Pick<StackContext, 'stateDir' | 'projectId' | 'env'>,
+  fn: HostedFunction,
+  port?: number,
+): Promise<FunctionState> {
+  const emulatorHost = emulatorHostOf(ctx.env);
+  const state = await launchFunction(ctx, fn, port);
+  try {
+    await applyTopology(emulatorHost, ctx.projectId, functionsTopology(ctx.projectId, [state]));
+  } catch (err) {
+    await stopProcessGroup(state.pid);
     throw err;
   }
   return state;
@@ -161,54 +176,146 @@ export async function restartFunction(
   return hostFunction({ ...ctx, env: state.env }, state.spec, Number(state.host.split(':')[1]));
 }
 
+type SchedulerState = NonNullable<FunctionsState['scheduler']>;
+
+function startScheduler(
+  stateDir: string,
+  topic: string,
+  seconds: number,
+  env: Record<string, string>,
+): SchedulerState {
+  const logFile = join(stateDir, 'logs', 'scheduler.log');
+  const pid = startProcess({
+    command: process.execPath,
+    args: [join(import.meta.dirname, '../scheduler.ts'), topic, String(seconds)],
+    env,
+    logFile,
+  });
+  return { pid, topic, seconds, logFile };
+}
+
+/** The parts whose endpoint differs from the one the functions were started against, for humans. */
+function movedEndpoints(state: FunctionsState, now: Record<string, string>): string[] {
+  const before = state.startedAgainst;
+  if (!before) return ['the recorded state predates endpoint tracking'];
+  const names = [...new Set([...Object.keys(before), ...Object.keys(now)])].sort();
+  return names
+    .filter((n) => before[n] !== now[n])
+    .map((n) => `${n} was ${before[n] ?? 'absent'}, is ${now[n] ?? 'absent'}`);
+}
+
 /** The functions part of the stack: hosts every function of the registry, and the scheduler tick. */
-export function functionsPart(registry: () => Promise<FunctionsConfig>): Part<FunctionsState> {
+/**
+ * `installationEnv` gives the installation's settings for a state folder (secrets folder, egress
+ * allow-list, secret grants), as Terraform sets them on GCP; FunctionsConfig.env may override them.
+ */
+export function functionsPart(
+  registry: () => Promise<FunctionsConfig>,
+  installationEnv: (stateDir: string) => Record<string, string> = () => ({}),
+): Part<FunctionsState> {
   return {
     name: 'functions',
     async start(ctx) {
       const cfg = await registry();
-      // Secrets the notify function reads, as Terraform mounts them on GCP: <dir>/<id>/<id>.
-      const env = { ...ctx.env, SWITCHYARD_SECRETS_DIR: join(ctx.stateDir, 'secrets'), ...cfg.env };
+      const ownEnv = { ...installationEnv(ctx.stateDir), ...cfg.env };
+      const env = { ...ctx.env, ...ownEnv };
       const started: FunctionState[] = [];
       let scheduler: FunctionsState['scheduler'] = null;
       try {
+        const emulatorHost = emulatorHostOf(env);
         const results = await Promise.allSettled(
-          cfg.functions.map((fn) => hostFunction({ ...ctx, env }, fn)),
+          cfg.functions.map((fn) => launchFunction({ ...ctx, env }, fn)),
         );
         for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
-        if (cfg.sweepTopic) {
-          const seconds = cfg.sweepSeconds ?? 60;
-          const logFile = join(ctx.stateDir, 'logs', 'scheduler.log');
-          const pid = startProcess({
-            command: process.execPath,
-            args: [join(import.meta.dirname, '../scheduler.ts'), cfg.sweepTopic, String(seconds)],
-            env,
-            logFile,
-          });
-          scheduler = { pid, topic: cfg.sweepTopic, seconds, logFile };
-        }
+        // One pass over the emulator for all of them, as repair does.
+        await applyTopology(emulatorHost, ctx.projectId, functionsTopology(ctx.projectId, started));
+        if (cfg.sweepTopic)
+          scheduler = startScheduler(ctx.stateDir, cfg.sweepTopic, cfg.sweepSeconds ?? 60, env);
       } catch (err) {
         await Promise.all(started.map(stopFunction));
         throw err;
       }
-      return { functions: started, scheduler };
+      return { functions: started, scheduler, ownEnv, startedAgainst: { ...ctx.endpoints } };
     },
     async stop(state) {
       await Promise.all([...state.functions.map(stopFunction), stopProcessGroup(state.scheduler?.pid)]);
     },
+    /**
+     * From the recorded state: processes that died are started again where they were; when a part
+     * they depend on moved (an emulator or the API server on another port, a new cluster), every
+     * process is restarted with the stack's current environment; then the topics and subscriptions
+     * are made whole (a restarted emulator has none).
+     */
     async repair(state, ctx) {
-      if (state.scheduler && !isAlive(state.scheduler.pid)) throw new Error('the scheduler tick died');
-      const functions = await Promise.all(
-        state.functions.map((f) => (isAlive(f.pid) ? f : restartFunction(ctx, f))),
-      );
-      return { ...state, functions };
+      if (!state.ownEnv || !state.startedAgainst) {
+        throw new Error('the recorded state predates endpoint tracking');
+      }
+      const emulatorHost = emulatorHostOf(ctx.env);
+      const moved = movedEndpoints(state, ctx.endpoints).length > 0;
+      const env = { ...ctx.env, ...state.ownEnv };
+      const startedNow: number[] = [];
+      try {
+        const results = await Promise.allSettled(
+          state.functions.map(async (f) => {
+            if (!moved && isAlive(f.pid)) return f;
+            await stopProcessGroup(f.pid);
+            const next = await launchFunction({ ...ctx, env }, f.spec, Number(f.host.split(':')[1]));
+            startedNow.push(next.pid);
+            return next;
+          }),
+        );
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        const functions = results.map((r) => (r as PromiseFulfilledResult<FunctionState>).value);
+        let scheduler = state.scheduler;
+        if (scheduler && (moved || !isAlive(scheduler.pid))) {
+          await stopProcessGroup(scheduler.pid);
+          scheduler = startScheduler(ctx.stateDir, scheduler.topic, scheduler.seconds, env);
+          startedNow.push(scheduler.pid);
+        }
+        const changed = await applyTopology(
+          emulatorHost,
+          ctx.projectId,
+          functionsTopology(ctx.projectId, functions),
+        );
+        if (changed.length > 0) {
+          ctx.log(
+            `functions: Pub/Sub topology restored (${changed.length} change(s): ${changed.slice(0, 3).join('; ')}${changed.length > 3 ? '; ...' : ''})`,
+          );
+        }
+        return { ...state, functions, scheduler, startedAgainst: { ...ctx.endpoints } };
+      } catch (err) {
+        await Promise.all(startedNow.map((pid) => stopProcessGroup(pid)));
+        throw err;
+      }
     },
-    async check(state): Promise<PartStatus> {
+    async check(state, ctx): Promise<PartStatus> {
       const down = state.functions.filter((f) => !isAlive(f.pid)).map((f) => f.name);
       if (state.scheduler && !isAlive(state.scheduler.pid)) down.push('scheduler');
       if (down.length > 0) return { state: 'failed', detail: `not running: ${down.join(', ')}` };
+      const moved = movedEndpoints(state, ctx.endpoints);
+      if (moved.length > 0) {
+        return { state: 'not-ready', detail: `started against parts that moved (${moved.join('; ')})` };
+      }
+      const emulatorHost = ctx.env.PUBSUB_EMULATOR_HOST;
+      if (!emulatorHost)
+        return { state: 'not-ready', detail: 'no Pub/Sub emulator to receive messages from' };
+      try {
+        const gaps = await topologyGaps(
+          emulatorHost,
+          ctx.projectId,
+          functionsTopology(ctx.projectId, state.functions),
+        );
+        if (gaps.length > 0) {
+          const shown =
+            gaps.slice(0, 3).join('; ') + (gaps.length > 3 ? `; and ${gaps.length - 3} more` : '');
+          return { state: 'not-ready', detail: `Pub/Sub topology incomplete: ${shown}` };
+        }
+      } catch (err) {
+        return { state: 'not-ready', detail: `cannot read the Pub/Sub topology: ${(err as Error).message}` };
+      }
       return {
         state: 'running',
         detail: `${state.functions.length} function(s)${state.scheduler ? `, sweep every ${state.scheduler.seconds} s` : ''}`,

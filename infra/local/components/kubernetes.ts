@@ -9,13 +9,14 @@
 // port is chosen on 127.0.0.1 by the kernel, so several stacks can run side by side.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import {
   ApiException,
   ApiextensionsV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   Health,
   KubeConfig,
@@ -26,8 +27,8 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { parseAllDocuments, parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { freePort, waitFor } from '../process.ts';
-import type { Part, PartStatus, StackContext } from './part.ts';
+import { freePort, isAlive, portFreed, waitFor } from '../process.ts';
+import { type Part, type PartStatus, type StackContext, WouldLoseDataError } from './part.ts';
 
 const run = promisify(execFile);
 
@@ -104,6 +105,11 @@ export interface KubeState {
   nodes: string[];
   /** Folder of the components' log files. */
   logDir: string;
+  /**
+   * The control plane's processes as kwokctl recorded them (kwok.yaml) and where their pid files
+   * are, so `check` reads a few pid files instead of parsing kwok.yaml. Absent in older states.
+   */
+  components?: { name: string; pidFile: string }[];
 }
 
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
@@ -529,6 +535,261 @@ async function createCluster(state: KubeState): Promise<void> {
   state.apiServer = `https://127.0.0.1:${apiPort}`;
 }
 
+/** kwokctl's record of a cluster (in its folder): options, and every component's binary and arguments. */
+const kwokConfigName = 'kwok.yaml';
+/** The kubeconfig the components (and `kwokctl get kubeconfig`) use, in the cluster's folder. */
+const inHostKubeconfigName = 'kubeconfig.yaml';
+
+interface RecordedComponent {
+  name: string;
+  binary: string;
+  workDir: string;
+  args: string[];
+  ports: { port?: number; hostPort?: number }[];
+}
+
+/** The components kwokctl recorded for the cluster; [] when there is no record. */
+function recordedComponents(state: Pick<KubeState, 'workdir' | 'clusterName'>): RecordedComponent[] {
+  const file = join(clusterDir(state), kwokConfigName);
+  if (!existsSync(file)) return [];
+  // Only the configuration document: the Stage documents after it are most of the file.
+  const text = readFileSync(file, 'utf8');
+  const own = text.split(/^---\s*$/m).find((doc) => /^kind: KwokctlConfiguration\s*$/m.test(doc));
+  const obj = (own ? parseYaml(own) : null) as { components?: RecordedComponent[] } | null;
+  return obj?.components ?? [];
+}
+
+/** kwokctl's pid file of a component (binary runtime: <workDir>/pids/<binary name>.pid). */
+function pidFile(c: RecordedComponent): string {
+  return join(c.workDir, 'pids', `${basename(c.binary)}.pid`);
+}
+
+/** What `check` needs of each component: its name and its pid file. */
+function componentRecord(state: KubeState): { name: string; pidFile: string }[] {
+  return state.components ?? recordedComponents(state).map((c) => ({ name: c.name, pidFile: pidFile(c) }));
+}
+
+/**
+ * Each component with its pid and whether that process runs and is this cluster's (a zombie, or a
+ * pid reused by another process, is not: kwokctl would take either for running).
+ */
+function componentStates(
+  state: KubeState,
+): { name: string; pidFile: string; pid?: number; alive: boolean }[] {
+  const inside = `${clusterDir(state)}/`;
+  return componentRecord(state).map((c) => {
+    let pid: number | undefined;
+    try {
+      pid = Number(readFileSync(c.pidFile, 'utf8').trim()) || undefined;
+    } catch {
+      pid = undefined;
+    }
+    let alive = false;
+    if (pid && isAlive(pid)) {
+      try {
+        alive = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(inside);
+      } catch {
+        alive = false;
+      }
+    }
+    return { ...c, pid, alive };
+  });
+}
+
+/** Stops one component's process (group) and removes its pid file, so `kwokctl start` starts it again. */
+async function stopComponent(c: {
+  name: string;
+  pidFile: string;
+  pid?: number;
+  alive: boolean;
+}): Promise<void> {
+  if (c.pid && c.alive) {
+    signal(c.pid, 'SIGTERM');
+    try {
+      await waitFor(() => !isAlive(c.pid), { timeoutMs: 5000, intervalMs: 100, what: `${c.name} to stop` });
+    } catch {
+      signal(c.pid, 'SIGKILL');
+      await waitFor(() => !isAlive(c.pid), { timeoutMs: 5000, intervalMs: 100, what: `${c.name} to die` });
+    }
+  }
+  rmSync(c.pidFile, { force: true });
+}
+
+/**
+ * Moves the API server of a stopped cluster to `port`: its arguments, ports and metrics address
+ * in kwok.yaml, the option kwokctl keeps, and the server of the cluster's own kubeconfig (the one
+ * the controllers, kwok and `kwokctl get kubeconfig` read). The certificates name 127.0.0.1, not a
+ * port, so they stay valid.
+ */
+async function moveApiServer(state: KubeState, from: number, to: number): Promise<void> {
+  const dir = clusterDir(state);
+  const configFile = join(dir, kwokConfigName);
+  // Only the configuration document is rewritten; the separators and Stage documents stay as they are.
+  const chunks = (await readFile(configFile, 'utf8')).split(/^(---\s*)$/m);
+  const index = chunks.findIndex((doc) => /^kind: KwokctlConfiguration\s*$/m.test(doc));
+  if (index < 0) throw new Error(`${configFile} holds no KwokctlConfiguration`);
+  const config = parseYaml(chunks[index]!) as {
+    options?: { kubeApiserverPort?: number };
+    components?: (RecordedComponent & { metric?: { host?: string } })[];
+  };
+  if (config.options?.kubeApiserverPort === from) config.options.kubeApiserverPort = to;
+  const apiServer = config.components?.find((c) => c.name === 'kube-apiserver');
+  if (!apiServer?.args.includes(`--secure-port=${from}`)) {
+    throw new Error(`${configFile} records no kube-apiserver with --secure-port=${from}`);
+  }
+  apiServer.args = apiServer.args.map((a) => (a === `--secure-port=${from}` ? `--secure-port=${to}` : a));
+  for (const p of apiServer.ports ?? []) {
+    if (p.port === from) p.port = to;
+    if (p.hostPort === from) p.hostPort = to;
+  }
+  if (apiServer.metric?.host === `127.0.0.1:${from}`) apiServer.metric.host = `127.0.0.1:${to}`;
+  chunks[index] = `${chunks[index]!.startsWith('\n') ? '\n' : ''}${stringifyYaml(config)}`;
+
+  const kubeconfigFile = join(dir, inHostKubeconfigName);
+  const kubeconfig = parseYaml(await readFile(kubeconfigFile, 'utf8')) as {
+    clusters?: { cluster?: { server?: string } }[];
+  };
+  for (const c of kubeconfig.clusters ?? []) {
+    if (c.cluster?.server === `https://127.0.0.1:${from}`) c.cluster.server = `https://127.0.0.1:${to}`;
+  }
+  await writeFile(`${configFile}.tmp`, chunks.join(''));
+  await writeFile(kubeconfigFile, stringifyYaml(kubeconfig), { mode: 0o600 });
+  await rename(`${configFile}.tmp`, configFile);
+}
+
+/** The port of an https://127.0.0.1:<port> address. */
+const portOf = (server: string) => Number(new URL(server).port);
+
+/** Writes the admin kubeconfig from the cluster's own (kwokctl get kubeconfig), when it differs. */
+async function refreshKubeconfig(state: KubeState): Promise<KubeConfig> {
+  const kubeconfig = withContextName(await kwokctl(state, ['get', 'kubeconfig'], 30_000), localContext);
+  const current = existsSync(state.kubeconfig) ? await readFile(state.kubeconfig, 'utf8') : '';
+  if (current !== kubeconfig) await writeFile(state.kubeconfig, kubeconfig, { mode: 0o600 });
+  const kc = kubeConfigFrom(state.kubeconfig);
+  const server = kc.getCurrentCluster()?.server;
+  if (server !== state.apiServer)
+    throw new Error(`kubeconfig points at ${server}, expected ${state.apiServer}`);
+  return kc;
+}
+
+/** Components that run only while they hold a leader lease in kube-system (named after them). */
+const leaderElected = ['kube-controller-manager', 'kube-scheduler'];
+
+/**
+ * Waits until every leader-elected component holds its lease, renewed since the API server answers
+ * again. Running is not enough: they exit when they could not renew the lease while the API server
+ * was away (about 10 s after it went), which may be just after it came back. One that exited is
+ * started again; a new process takes the lease once the old one expired.
+ */
+async function waitForLeaders(state: KubeState, kc: KubeConfig, ctx: StackContext): Promise<void> {
+  const back = Date.now();
+  const coordination = kc.makeApiClient(CoordinationV1Api);
+  const elected = componentRecord(state)
+    .map((c) => c.name)
+    .filter((name) => leaderElected.includes(name));
+  await waitFor(
+    async () => {
+      const dead = componentStates(state).filter((c) => !c.alive);
+      if (dead.length > 0) {
+        for (const c of dead) rmSync(c.pidFile, { force: true });
+        ctx.log(`kubernetes: ${dead.map((c) => c.name).join(', ')} exited meanwhile; starting again`);
+        await kwokctl(state, ['start', 'cluster', '--timeout=120s'], 150_000);
+        return false;
+      }
+      for (const name of elected) {
+        // The lease lives in etcd from the component's first start on: none means no leader election.
+        const lease = await coordination
+          .readNamespacedLease({ name, namespace: 'kube-system' })
+          .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+        // Typed as a Date, but the client hands MicroTime over as its RFC 3339 string.
+        const renewed = lease?.spec?.renewTime;
+        const renewedAt = renewed instanceof Date ? renewed.getTime() : Date.parse(String(renewed ?? ''));
+        if (lease && !(renewedAt >= back)) {
+          throw new Error(`${name} has not renewed its lease since the API server came back`);
+        }
+      }
+      return true;
+    },
+    { timeoutMs: 90_000, intervalMs: 500, what: `${elected.join(' and ')} to hold their leases again` },
+  );
+}
+
+/**
+ * The repair of the Kubernetes part: components that died are started again by `kwokctl start
+ * cluster` (which starts only those not running) on the cluster's files; an API server that runs but
+ * does not answer is restarted too. Then the admin kubeconfig is refreshed and the nodes are Ready.
+ */
+async function restartControlPlane(state: KubeState, ctx: StackContext): Promise<KubeState> {
+  const t0 = Date.now();
+  const recorded = recordedComponents(state);
+  if (recorded.length === 0) throw new Error(`${kwokConfigName} records no components`);
+  let next: KubeState = {
+    ...state,
+    components: recorded.map((c) => ({ name: c.name, pidFile: pidFile(c) })),
+  };
+  let components = componentStates(next);
+  if (components.every((c) => c.alive)) {
+    // All run (the kubeconfig was lost, or the API server does not answer): a moment to answer,
+    // then the API server is restarted.
+    const kc = await refreshKubeconfig(next);
+    const answers = await waitFor(() => apiReady(kc), {
+      timeoutMs: 20_000,
+      intervalMs: 500,
+      what: 'readyz',
+    }).catch(() => false);
+    const apiServer = components.find((c) => c.name === 'kube-apiserver');
+    if (!answers && apiServer) {
+      ctx.log('kubernetes: the API server runs but does not answer; restarting it');
+      await stopComponent(apiServer);
+      components = componentStates(next);
+    }
+  }
+  const dead = components.filter((c) => !c.alive);
+  if (dead.length > 0) {
+    // A dead process may be a zombie or its pid reused: without its pid file kwokctl starts it again.
+    for (const c of dead) rmSync(c.pidFile, { force: true });
+    ctx.log(`kubernetes: restarting ${dead.map((c) => c.name).join(', ')} on the cluster's etcd data`);
+    const apiPort = portOf(next.apiServer);
+    if (dead.some((c) => c.name === 'kube-apiserver') && !(await portFreed(apiPort, 5000))) {
+      const [port] = await freePorts(1);
+      ctx.log(`kubernetes: port ${apiPort} of the API server is taken; moving it to ${port}`);
+      await moveApiServer(next, apiPort, port!);
+      next = { ...next, apiServer: `https://127.0.0.1:${port}` };
+      // The controllers and kwok read the address once, at start: restart them against the new one.
+      for (const c of components.filter((x) => x.alive && x.name !== 'etcd')) await stopComponent(c);
+    }
+    await kwokctl(next, ['start', 'cluster', '--timeout=120s'], 150_000);
+    await waitFor(
+      () => {
+        const down = componentStates(next).filter((c) => !c.alive);
+        if (down.length > 0) throw new Error(`not running: ${down.map((c) => c.name).join(', ')}`);
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, what: 'every component to run' },
+    );
+  }
+
+  const kc = await refreshKubeconfig(next);
+  await waitFor(() => apiReady(kc), {
+    timeoutMs: 60_000,
+    intervalMs: 250,
+    what: `the API server ${next.apiServer}/readyz`,
+  });
+  await waitForLeaders(next, kc, ctx);
+  const core = kc.makeApiClient(CoreV1Api);
+  await waitFor(
+    async () => {
+      const list = await core.listNode({ labelSelector: `${kwokNodeLabel.key}=${kwokNodeLabel.value}` });
+      return list.items.filter(nodeReady).length >= next.nodes.length;
+    },
+    { timeoutMs: 60_000, intervalMs: 250, what: `${next.nodes.length} kwok nodes to be Ready again` },
+  );
+  ctx.log(
+    `kubernetes: control plane back on ${next.apiServer} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  return next;
+}
+
 export const kubernetesPart: Part<KubeState> = {
   name: 'kubernetes',
 
@@ -591,6 +852,7 @@ export const kubernetesPart: Part<KubeState> = {
         crds.then((list) => installGatewayApi(kc, list, ctx)),
       ]);
       state.nodes = nodes;
+      state.components = recordedComponents(state).map((c) => ({ name: c.name, pidFile: pidFile(c) }));
     } catch (err) {
       const logs = existsSync(state.logDir) ? ` (component logs: ${state.logDir})` : '';
       ctx.log(`kubernetes: start failed${logs}; deleting the cluster`);
@@ -608,11 +870,56 @@ export const kubernetesPart: Part<KubeState> = {
     await rm(state.kubeconfig, { force: true });
   },
 
+  /** The API server's address and a digest of the admin kubeconfig (a new cluster has new certificates). */
+  endpoint(state) {
+    try {
+      const digest = createHash('sha256').update(readFileSync(state.kubeconfig)).digest('hex').slice(0, 12);
+      return `${state.apiServer} (kubeconfig ${digest})`;
+    } catch {
+      return state.apiServer;
+    }
+  },
+
+  /**
+   * Restarts what died of the control plane on the cluster's own files: etcd on its data, the API
+   * server with its certificates, the controllers and kwok; nothing is deleted. An API server whose
+   * port was taken meanwhile moves to a free one (the kubeconfig follows, and the functions are
+   * restarted against it through StackContext.endpoints). Throws WouldLoseDataError when the
+   * cluster cannot be brought back, so `up` never replaces it with an empty one.
+   */
+  async repair(state, ctx) {
+    const dir = clusterDir(state);
+    if (!existsSync(join(dir, kwokConfigName))) {
+      if (existsSync(join(dir, 'etcd'))) {
+        throw new WouldLoseDataError(
+          `kubernetes: ${join(dir, kwokConfigName)} is missing but the cluster's etcd data is there; ` +
+            'nothing was deleted. To start over with an empty cluster: switchyard dev down, then switchyard dev up',
+        );
+      }
+      throw new Error(`the cluster's folder ${dir} is gone`);
+    }
+    try {
+      return await restartControlPlane(state, ctx);
+    } catch (err) {
+      throw new WouldLoseDataError(
+        `kubernetes: the control plane could not be restarted on its etcd data: ${(err as Error).message} ` +
+          `(component logs: ${state.logDir}). Nothing was deleted: fix the cause and run switchyard dev up ` +
+          'again, or start over with an empty cluster: switchyard dev down, then switchyard dev up',
+      );
+    }
+  },
+
   async check(state): Promise<PartStatus> {
     try {
       if (!existsSync(state.kubeconfig)) return { state: 'stopped', detail: 'no kubeconfig' };
+      const components = componentStates(state);
+      const dead = components.filter((c) => !c.alive).map((c) => c.name);
+      if (components.length > 0 && dead.length === components.length) {
+        return { state: 'stopped', detail: 'no cluster process is running' };
+      }
+      if (dead.length > 0) return { state: 'failed', detail: `not running: ${dead.join(', ')}` };
       if (await apiReady(kubeConfigFrom(state.kubeconfig))) return { state: 'running' };
-      return clusterProcesses(clusterDir(state)).length === 0
+      return components.length === 0 && clusterProcesses(clusterDir(state)).length === 0
         ? { state: 'stopped', detail: 'no cluster process is running' }
         : { state: 'failed', detail: `${state.apiServer}/readyz does not answer (logs: ${state.logDir})` };
     } catch (err) {

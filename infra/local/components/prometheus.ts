@@ -134,6 +134,7 @@ export const prometheusPart: Part<PrometheusState> = {
   async stop(state) {
     await stopProcessGroup(state.pid);
   },
+  endpoint: (state) => state.host,
   async check(state): Promise<PartStatus> {
     if (!isAlive(state.pid)) return { state: 'stopped', detail: 'process is gone' };
     return (await httpReady(`http://${state.host}/-/ready`, (s) => s === 200))

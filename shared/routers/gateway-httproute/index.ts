@@ -12,19 +12,17 @@
 import { isDeepStrictEqual } from 'node:util';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { invalid } from '../../errors.ts';
+import { apiClient } from '../../kubernetes/client.ts';
 import { toClusterError } from '../../kubernetes/errors.ts';
+import { backendService, httpRouteApi } from '../../kubernetes/guard.ts';
 import { managerName } from '../../kubernetes/types.ts';
 import type { HeaderRoute, RouterContext, RouteState, TrafficRouter } from '../router.ts';
 import type { GatewayHttpRouteConfig } from './schema.ts';
 
 export { type GatewayHttpRouteConfig, gatewayHttpRouteConfigSchema } from './schema.ts';
 
-/** The HTTPRoute API this router speaks (Gateway API standard channel, v1). */
-export const httpRouteApi = {
-  group: 'gateway.networking.k8s.io',
-  version: 'v1',
-  plural: 'httproutes',
-} as const;
+/** The HTTPRoute API this router speaks (Gateway API standard channel, v1; the guard reads it too). */
+export { httpRouteApi };
 
 /**
  * Prefix of the `name` of every rule Switchyard adds to an HTTPRoute (HTTPRouteRule has had a
@@ -83,12 +81,7 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** True when the backendRef points at Service `service` of `namespace` (the API's defaults applied). */
 function refersTo(ref: BackendRef, service: string, namespace: string): boolean {
-  return (
-    ref.name === service &&
-    (ref.kind ?? 'Service') === 'Service' &&
-    (ref.group ?? '') === '' &&
-    (ref.namespace ?? namespace) === namespace
-  );
+  return backendService(ref, namespace) === service;
 }
 
 function isOwnRule(rule: HttpRouteRule): boolean {
@@ -288,7 +281,7 @@ async function reconcile(
   weight: number | null,
   headerRoute: HeaderRoute | null,
 ): Promise<void> {
-  const api = ctx.kubeConfig.makeApiClient(CustomObjectsApi);
+  const api = apiClient(ctx.kubeConfig, CustomObjectsApi);
   const route = await readRoute(api, config, ctx.namespace);
   const current = route.spec?.rules ?? [];
   const rules = desiredRules(current, config, ctx, weight, headerRoute);
@@ -337,7 +330,7 @@ export const gatewayHttpRouteRouter: TrafficRouter<GatewayHttpRouteConfig> = {
 
   /** Reads only; see routeState() for what `accepted` requires. */
   async observe(config, ctx) {
-    const api = ctx.kubeConfig.makeApiClient(CustomObjectsApi);
+    const api = apiClient(ctx.kubeConfig, CustomObjectsApi);
     return routeState(await readRoute(api, config, ctx.namespace), config, ctx);
   },
 
@@ -351,5 +344,10 @@ export const gatewayHttpRouteRouter: TrafficRouter<GatewayHttpRouteConfig> = {
     } catch (err) {
       if ((err as { kind?: unknown }).kind !== 'not-found') throw err;
     }
+  },
+
+  /** The user's HTTPRoute: every backendRef with weight > 0 in any of its rules reaches a Service. */
+  routeObjects(config) {
+    return [{ kind: 'HTTPRoute', name: config.httpRoute }];
   },
 };

@@ -15,6 +15,7 @@ import {
   type V1IngressRule,
 } from '@kubernetes/client-node';
 import { invalid } from '../../errors.ts';
+import { apiClient } from '../../kubernetes/client.ts';
 import { ClusterError, toClusterError } from '../../kubernetes/errors.ts';
 import { annotations, labels, managerName } from '../../kubernetes/types.ts';
 import type { HeaderRoute, RouterContext, RouteState, TrafficRouter } from '../router.ts';
@@ -184,7 +185,7 @@ const clients = new WeakMap<KubeConfig, NetworkingV1Api>();
 function networking(kubeConfig: KubeConfig): NetworkingV1Api {
   let api = clients.get(kubeConfig);
   if (!api) {
-    api = kubeConfig.makeApiClient(NetworkingV1Api);
+    api = apiClient(kubeConfig, NetworkingV1Api);
     clients.set(kubeConfig, api);
   }
   return api;
@@ -372,6 +373,17 @@ export function nginxCanaryRouter(): TrafficRouter<NginxCanaryConfig> {
         const e = toClusterError(err, `deleting Ingress "${name}" in namespace "${ctx.namespace}"`);
         if (e.kind !== 'not-found') throw e;
       }
+    },
+
+    /**
+     * The user's stable Ingress (every backend takes traffic) and the canary Ingress (its backends
+     * take traffic while its weight is above 0 or a header or cookie rule is set).
+     */
+    routeObjects(config) {
+      return [
+        { kind: 'Ingress', name: config.stableIngress },
+        { kind: 'Ingress', name: canaryIngressName(config) },
+      ];
     },
   };
 }

@@ -9,9 +9,10 @@
 // balances over. The message says so, with the counts.
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { invalid } from '../../errors.ts';
+import { apiClient } from '../../kubernetes/client.ts';
 import { KubernetesCluster } from '../../kubernetes/cluster.ts';
 import { ClusterError, toClusterError } from '../../kubernetes/errors.ts';
-import { labels, managerName, type RevisionStatus } from '../../kubernetes/types.ts';
+import { labels, managerName, type RevisionStatus, type ServingGuard } from '../../kubernetes/types.ts';
 import type { RouterContext, RouteState, TrafficRouter } from '../router.ts';
 import type { ServiceSelectorConfig } from './schema.ts';
 
@@ -55,7 +56,7 @@ function formatSelector(selector: Record<string, string>): string {
  * read (a concurrent change ends in a retriable 'conflict', never in a mixed selector).
  */
 async function selectWholeWorkload(ctx: RouterContext): Promise<void> {
-  const core = ctx.kubeConfig.makeApiClient(CoreV1Api);
+  const core = apiClient(ctx.kubeConfig, CoreV1Api);
   const where = `Service "${ctx.stableService}" in namespace "${ctx.namespace}"`;
   let service: Awaited<ReturnType<CoreV1Api['readNamespacedService']>>;
   try {
@@ -93,14 +94,31 @@ async function selectWholeWorkload(ctx: RouterContext): Promise<void> {
 async function apply(ctx: RouterContext, weight: number): Promise<void> {
   const cluster = new KubernetesCluster(ctx.kubeConfig);
   const want = replicaSplit(ctx.replicas, weight);
-  const canaryNow = await cluster.revisionStatus(ctx.namespace, ctx.canaryDeployment);
-  const steps = [
-    () => cluster.scaleRevision(ctx.namespace, ctx.canaryDeployment, want.canary),
-    () => cluster.scaleRevision(ctx.namespace, ctx.stableDeployment, want.stable),
+  const [canaryNow, stableNow] = await Promise.all([
+    cluster.revisionStatus(ctx.namespace, ctx.canaryDeployment),
+    cluster.revisionStatus(ctx.namespace, ctx.stableDeployment),
+  ]);
+  const guard = servingGuard(ctx);
+  const sides = [
+    { deployment: ctx.canaryDeployment, now: canaryNow, want: want.canary },
+    { deployment: ctx.stableDeployment, now: stableNow, want: want.stable },
   ];
-  if (canaryNow.exists && want.canary < canaryNow.desired) steps.reverse();
-  for (const step of steps) await step();
+  // The side that grows goes first. The other then shrinks, except to zero while the grown side
+  // has no ready replica yet (the serving guard would refuse it: the Service would have nothing to
+  // send to); the engine asks again until it reads the weight back, which finishes the shrink.
+  const growing = sides.filter((s) => !s.now.exists || s.want >= s.now.desired);
+  const shrinking = sides.filter((s) => s.now.exists && s.want < s.now.desired);
+  for (const s of growing) await cluster.scaleRevision(ctx.namespace, s.deployment, s.want, guard);
+  const grownReady = growing.some((s) => s.now.exists && s.now.ready > 0);
+  for (const s of shrinking) {
+    if (s.want > 0 || grownReady) await cluster.scaleRevision(ctx.namespace, s.deployment, s.want, guard);
+  }
   await selectWholeWorkload(ctx);
+}
+
+/** What the guard checks when this router scales: both Services; it has no route objects. */
+function servingGuard(ctx: RouterContext): ServingGuard {
+  return { services: [ctx.stableService, ctx.canaryService], routes: [] };
 }
 
 /** The Deployment of the revision that keeps the traffic at the end (see finalize). */
@@ -150,7 +168,7 @@ export const serviceSelectorRouter: TrafficRouter<ServiceSelectorConfig> = {
    */
   async observe(_config, ctx): Promise<RouteState> {
     const cluster = new KubernetesCluster(ctx.kubeConfig);
-    const core = ctx.kubeConfig.makeApiClient(CoreV1Api);
+    const core = apiClient(ctx.kubeConfig, CoreV1Api);
     const [service, stable, canary, counts] = await Promise.all([
       core
         .readNamespacedService({ name: ctx.stableService, namespace: ctx.namespace })
@@ -229,7 +247,7 @@ export const serviceSelectorRouter: TrafficRouter<ServiceSelectorConfig> = {
       );
     }
     if (keeper.desired < ctx.replicas) {
-      await cluster.scaleRevision(ctx.namespace, deployment, ctx.replicas);
+      await cluster.scaleRevision(ctx.namespace, deployment, ctx.replicas, servingGuard(ctx));
     }
     if (keeper.ready === 0) {
       throw new ClusterError(
@@ -238,5 +256,10 @@ export const serviceSelectorRouter: TrafficRouter<ServiceSelectorConfig> = {
       );
     }
     await cluster.selectRevision(ctx.namespace, ctx.stableService, ctx.workload, ctx.stableRevision);
+  },
+
+  /** None: traffic reaches the revisions only through the stable Service's selector. */
+  routeObjects() {
+    return [];
   },
 };

@@ -11,13 +11,15 @@ provider "google" {
 module "switchyard" {
   source = "../../modules/switchyard"
 
-  project_id       = var.project_id
-  region           = var.region
-  source_zip       = var.source_zip
-  create_gcr_topic = var.create_gcr_topic
-  cluster_projects = distinct([var.project_id, var.cluster.project])
-  notifier_secrets = var.notifier_secrets
-  operators        = var.operators
+  project_id         = var.project_id
+  region             = var.region
+  source_zip         = var.source_zip
+  create_gcr_topic   = var.create_gcr_topic
+  cluster_projects   = distinct([var.project_id, var.cluster.project])
+  notifier_secrets   = var.notifier_secrets
+  operators          = var.operators
+  access_policy      = var.access_policy
+  image_repositories = var.image_repositories
 }
 
 # Terraform reaches the cluster the way the functions do: endpoint and CA from the Container API,

@@ -46,3 +46,23 @@ variable "operators" {
   type        = list(string)
   default     = []
 }
+
+variable "access_policy" {
+  description = "Installation-wide access rules beside each target's spec.access (see the module's variable)."
+  type = list(object({
+    selector = object({ matchLabels = map(string) })
+    members  = list(string)
+    commands = list(string)
+  }))
+  default = []
+}
+
+variable "image_repositories" {
+  description = "Artifact Registry repositories whose pushes are released: deploy-green may read them."
+  type = list(object({
+    project    = string
+    location   = string
+    repository = string
+  }))
+  default = []
+}

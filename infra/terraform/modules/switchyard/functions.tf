@@ -106,6 +106,11 @@ resource "google_cloudfunctions2_function" "function" {
       GOOGLE_CLOUD_PROJECT = var.project_id
       SWITCHYARD_PREFIX    = var.prefix
       SWITCHYARD_DATABASE  = var.firestore_database
+      # Who may run every control command on a target without spec.access. An ID token names a
+      # person or service account, never a group: group members get their IAM roles only.
+      SWITCHYARD_OPERATORS = join(",", [for m in var.operators : m if !startswith(m, "group:")])
+      # Rules by label selector beside each target's spec.access (shared/identity/access.ts).
+      SWITCHYARD_ACCESS_POLICY = jsonencode(var.access_policy)
     })
 
     # The notifiers' secrets, latest version, as files /etc/secrets/<id>/<id>.

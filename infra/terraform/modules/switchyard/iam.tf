@@ -67,6 +67,26 @@ resource "google_project_iam_member" "monitoring_viewer" {
   member  = local.function_members[each.value.function]
 }
 
+# The pushed image exists: deploy-green asks the registry for the digest and the tag before it
+# releases a push (shared/registry/check.ts), on the repositories the installation releases from.
+locals {
+  registry_grants = merge([
+    for name, fn in local.functions : {
+      for r in var.image_repositories : "${name}/${r.project}/${r.location}/${r.repository}" => { function = name, project = r.project, location = r.location, repository = r.repository }
+    } if fn.registry
+  ]...)
+}
+
+resource "google_artifact_registry_repository_iam_member" "registry_reader" {
+  for_each = local.registry_grants
+
+  project    = each.value.project
+  location   = each.value.location
+  repository = each.value.repository
+  role       = "roles/artifactregistry.reader"
+  member     = local.function_members[each.value.function]
+}
+
 # Notifier secrets: readable by the functions that mount them (notify), one grant per secret.
 locals {
   secret_grants = merge([
@@ -110,7 +130,9 @@ resource "google_service_account_iam_member" "pubsub_token_creator" {
   member             = local.pubsub_agent
 }
 
-# Operators (the switchyard CLI): publish control messages, read and write the database.
+# Operators (the switchyard CLI): publish control messages (promote, abort, … and apply, which
+# the control function verifies, authorizes and stores), and read the database. Nobody but the
+# functions writes it: release history is append-only for people.
 resource "google_pubsub_topic_iam_member" "operator_control" {
   for_each = toset(var.operators)
 
@@ -124,7 +146,7 @@ resource "google_project_iam_member" "operator_firestore" {
   for_each = toset(var.operators)
 
   project = var.project_id
-  role    = "roles/datastore.user"
+  role    = "roles/datastore.viewer"
   member  = each.value
 
   condition {

@@ -67,6 +67,7 @@ locals {
       kubernetes            = true
       monitoring            = false
       secrets               = false
+      registry              = true
     }
     "analyze" = {
       triggers = [
@@ -82,6 +83,7 @@ locals {
       kubernetes            = true
       monitoring            = true
       secrets               = false
+      registry              = false
     }
     "switch" = {
       triggers = [
@@ -97,6 +99,7 @@ locals {
       kubernetes            = true
       monitoring            = false
       secrets               = false
+      registry              = false
     }
     "scale-down" = {
       triggers = [
@@ -112,6 +115,7 @@ locals {
       kubernetes            = true
       monitoring            = false
       secrets               = false
+      registry              = false
     }
     "rollback" = {
       triggers = [
@@ -127,6 +131,7 @@ locals {
       kubernetes            = true
       monitoring            = false
       secrets               = false
+      registry              = false
     }
     "control" = {
       triggers = [
@@ -142,6 +147,7 @@ locals {
       kubernetes            = false
       monitoring            = false
       secrets               = false
+      registry              = false
     }
     "sweep" = {
       triggers = [
@@ -158,6 +164,7 @@ locals {
       kubernetes    = true
       monitoring    = false
       secrets       = false
+      registry      = false
     }
     "notify" = {
       triggers = [
@@ -173,6 +180,7 @@ locals {
       kubernetes            = false
       monitoring            = false
       secrets               = true
+      registry              = false
     }
   }
 

@@ -18,6 +18,11 @@ output "control_topic" {
   value       = google_pubsub_topic.switchyard[local.control_topic].id
 }
 
+output "control_audience" {
+  description = "Audience of the ID tokens control messages carry (the control function refuses others); the CLI derives the same from project and prefix, or reads SWITCHYARD_ID_AUDIENCE."
+  value       = "https://switchyard.dev/projects/${var.project_id}/installations/${var.prefix}"
+}
+
 output "events_topic" {
   description = "Topic of release events (CloudEvents): subscribe to it for your own integrations."
   value       = google_pubsub_topic.switchyard[local.events_topic].id

@@ -74,6 +74,16 @@ variable "monitoring_projects" {
   default     = []
 }
 
+variable "image_repositories" {
+  description = "Artifact Registry Docker repositories whose pushes Switchyard releases: deploy-green gets Artifact Registry Reader on each, to confirm that a pushed digest (and its tag) exists before it releases it."
+  type = list(object({
+    project    = string
+    location   = string
+    repository = string
+  }))
+  default = []
+}
+
 variable "notifier_secrets" {
   description = "Secret Manager secret ids (in project_id) the notify function reads, e.g. Slack webhook URLs. Each is mounted at /etc/secrets/<id>/<id> (latest version)."
   type        = list(string)
@@ -81,9 +91,41 @@ variable "notifier_secrets" {
 }
 
 variable "operators" {
-  description = "IAM members (user:, group:, serviceAccount:) who run the switchyard CLI: they may publish control messages and read and write Switchyard's Firestore database."
+  description = "IAM members (user:, group:, serviceAccount:, domain:) who run the switchyard CLI: they may publish control messages (and apply, which the control function stores) and read Switchyard's Firestore database, never write it; users, service accounts and domains (not groups: an ID token names no group) may also run every command on a target no access rule applies to, create targets and apply analysis templates."
   type        = list(string)
   default     = []
+}
+
+variable "access_policy" {
+  description = "Installation-wide access rules beside each target's spec.access: each grants `commands` (promote, abort, retry, restart, undo, pause, resume, apply) to `members` (emails, user:, serviceAccount:, domain:) on the targets whose metadata.labels hold every label of `selector.matchLabels` ({} selects every target, and analysis templates). A command is allowed when any rule that applies grants it; on a target no rule applies to, the operators run every command."
+  type = list(object({
+    selector = object({ matchLabels = map(string) })
+    members  = list(string)
+    commands = list(string)
+  }))
+  default = []
+
+  validation {
+    condition = alltrue([
+      for r in var.access_policy : length(r.members) > 0 && length(r.commands) > 0 && alltrue([
+        for c in r.commands : contains(["promote", "abort", "retry", "restart", "undo", "pause", "resume", "apply"], c)
+      ])
+    ])
+    error_message = "Each access_policy rule names at least one member and at least one command, each one of promote, abort, retry, restart, undo, pause, resume, apply."
+  }
+
+  validation {
+    condition = alltrue([
+      for r in var.access_policy : alltrue([for m in r.members : !startswith(m, "group:")])
+    ])
+    error_message = "access_policy members are emails, user:, serviceAccount: or domain: identities; an ID token names no group."
+  }
+}
+
+variable "data_access_audit_logs" {
+  description = "Turn on Data Access audit logs (ADMIN_READ, DATA_READ, DATA_WRITE) for Firestore (datastore.googleapis.com) and Pub/Sub in the project. Authoritative per service: false leaves them to be managed elsewhere."
+  type        = bool
+  default     = true
 }
 
 variable "build_service_account" {

@@ -7,8 +7,10 @@ import { createHash } from 'node:crypto';
 import { ApiException, BatchV1Api, type V1Job, type V1JobSpec } from '@kubernetes/client-node';
 import { annotations, labels, managerName } from '../../../kubernetes/types.ts';
 import type { MeasureContext, MetricProvider, ProviderResult } from '../../provider.ts';
+import { installationJobPolicy, type JobPolicy, jobPolicyViolations } from './policy.ts';
 import type { JobConfig } from './schema.ts';
 
+export { defaultJobPolicy, type JobPolicy, jobPolicyViolations } from './policy.ts';
 export { type JobConfig, jobConfigSchema } from './schema.ts';
 
 /** Labels on every Job this provider creates (values via `labelValue`). */
@@ -122,8 +124,36 @@ export function jobOutcome(job: V1Job): ProviderResult {
   };
 }
 
-/** The `job` provider. */
-export function jobProvider(): MetricProvider<JobConfig> {
+/** `['spec', 'volumes', 0, 'hostPath']` as `spec.volumes[0].hostPath`. */
+function fieldPath(path: readonly (string | number)[]): string {
+  return path.reduce<string>(
+    (out, p) => (typeof p === 'number' ? `${out}[${p}]` : out ? `${out}.${p}` : p),
+    '',
+  );
+}
+
+/**
+ * Why the installation's Job policy refuses `config` (every violation, with its path), or null.
+ * A policy the environment cannot give is a refusal too: nothing runs under an unknown policy.
+ */
+function policyRefusal(config: JobConfig, policy: () => JobPolicy): string | null {
+  let rules: JobPolicy;
+  try {
+    rules = policy();
+  } catch (err) {
+    return `job: no Job created: ${(err as Error).message}`;
+  }
+  const violations = jobPolicyViolations(config, rules);
+  if (violations.length === 0) return null;
+  const listed = violations.map((v) => `${fieldPath(v.path)}: ${v.message}`);
+  return `job: no Job created, the installation's Job policy refuses it: ${listed.join('; ')}`;
+}
+
+/**
+ * The `job` provider. `policy`: the installation's Job policy (default: from the environment,
+ * read at each measurement).
+ */
+export function jobProvider(policy: () => JobPolicy = installationJobPolicy): MetricProvider<JobConfig> {
   return {
     /**
      * Creates the measurement's Job, or finds the one an earlier delivery created (409 → re-read),
@@ -131,6 +161,10 @@ export function jobProvider(): MetricProvider<JobConfig> {
      * A Job of that name that Switchyard did not create is an error, never adopted.
      */
     async measure(config, ctx) {
+      // Checked again here, with the functions' own policy, just before anything is created: the
+      // configuration may come from a target stored without validate, or before the policy.
+      const refused = policyRefusal(config, policy);
+      if (refused) return { kind: 'verdict', phase: 'Failed', message: refused };
       const batch = ctx.kubeConfig.makeApiClient(BatchV1Api);
       const desired = buildJob(config, ctx);
       const name = desired.metadata!.name!;

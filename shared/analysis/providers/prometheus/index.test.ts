@@ -3,6 +3,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { providerContract } from '../../../../test/analysis/contract.ts';
+import { publicOnly } from '../../../egress/policy.ts';
 import type { MeasureContext } from '../../provider.ts';
 import { type PrometheusConfig, prometheusConfigSchema, prometheusProvider } from './index.ts';
 
@@ -284,6 +285,51 @@ describe('prometheus provider', () => {
     ).toMatchObject({
       kind: 'error',
       message: expect.stringContaining('no ADC'),
+    });
+  });
+});
+
+describe('prometheus addresses and headers a target may not use (issue 11)', () => {
+  const issues = (over: Record<string, unknown>) =>
+    prometheusConfigSchema
+      .safeParse({ query: 'up', ...over })
+      .error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+
+  it('refuses the metadata server and credential headers at validate time', () => {
+    expect(issues({ address: 'http://metadata.google.internal/computeMetadata/v1' })).toEqual([
+      'address: metadata.google.internal is a cloud metadata server: Switchyard never sends requests there',
+    ]);
+    expect(issues({ address: 'http://[fd00:ec2::254]/' })[0]).toMatch(
+      /^address: fd00:ec2::254 is a cloud metadata/,
+    );
+    expect(
+      issues({ address: 'http://p:9090', headers: [{ name: 'Authorization', value: 'Basic x' }] }),
+    ).toEqual([
+      'headers.0.name: header Authorization is not passed through (credentials and metadata-server headers are never sent for a target): remove it',
+    ]);
+  });
+
+  it('refuses a private address the allow-list does not name when measuring, and follows no redirect unchecked', async () => {
+    const seen: Seen[] = [];
+    const provider = prometheusProvider({
+      fetch: fakeFetch(200, vector('1'), seen),
+      egress: () => publicOnly,
+    });
+    expect(await provider.measure(config({ address: 'http://10.0.0.5:9090' }), ctx())).toEqual({
+      kind: 'error',
+      message:
+        'Prometheus http://10.0.0.5:9090/api/v1/query refused: 10.0.0.5 is a private address, which this installation does not allow: add 10.0.0.5 to SWITCHYARD_EGRESS_ALLOW to reach it',
+    });
+    expect(seen).toHaveLength(0);
+    const redirecting = (async () =>
+      new Response('', { status: 302, headers: { location: 'http://169.254.169.254/' } })) as typeof fetch;
+    const result = await prometheusProvider({ fetch: redirecting, egress: () => publicOnly }).measure(
+      config(),
+      ctx(),
+    );
+    expect(result).toMatchObject({
+      kind: 'error',
+      message: expect.stringContaining('169.254.169.254 is a cloud metadata server'),
     });
   });
 });

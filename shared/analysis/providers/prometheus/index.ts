@@ -2,6 +2,13 @@
 // the Prometheus HTTP API of a server or of Google Managed Prometheus. It only measures; whether the
 // number passes is for the assessment's conditions. Every fault comes back as `kind: 'error'`.
 import { z } from 'zod';
+import {
+  EgressRefusedError,
+  egressFetch,
+  type HopSender,
+  installationPolicy,
+} from '../../../egress/fetch.ts';
+import type { EgressPolicy } from '../../../egress/policy.ts';
 import type { MeasureContext, MetricProvider, ProviderResult } from '../../provider.ts';
 import type { PrometheusConfig } from './schema.ts';
 
@@ -9,8 +16,13 @@ export type { PrometheusConfig } from './schema.ts';
 export { prometheusConfigSchema } from './schema.ts';
 
 export interface PrometheusProviderOptions {
-  /** The HTTP client (tests inject one). Default: the global fetch. */
+  /**
+   * Sends one request (tests inject one). Default: undici through the egress policy's checked
+   * lookup. Whichever sends, every hop is checked against the policy and redirects are followed here.
+   */
   fetch?: typeof globalThis.fetch;
+  /** Which addresses an `address` may reach. Default: the installation's (SWITCHYARD_EGRESS_ALLOW). */
+  egress?: () => EgressPolicy;
   /** Root of Google Managed Prometheus (a local fake in tests). Default https://monitoring.googleapis.com. */
   managedRoot?: string;
 }
@@ -58,7 +70,7 @@ export function prometheusProvider(opts: PrometheusProviderOptions = {}): Metric
   return {
     async measure(config, ctx) {
       try {
-        return await measure(config, ctx, opts.fetch ?? globalThis.fetch, managedRoot);
+        return await measure(config, ctx, opts, managedRoot);
       } catch (err) {
         // A bug or a malformed configuration must still come back as a measurement, not an exception.
         return { kind: 'error', message: `prometheus: ${describeError(err)}` };
@@ -70,33 +82,50 @@ export function prometheusProvider(opts: PrometheusProviderOptions = {}): Metric
 async function measure(
   config: PrometheusConfig,
   ctx: MeasureContext,
-  fetchFn: typeof globalThis.fetch,
+  opts: PrometheusProviderOptions,
   managedRoot: string,
 ): Promise<ProviderResult> {
   const timeoutSeconds = config.timeoutSeconds ?? 10;
   const url = queryUrl(config, ctx.now(), managedRoot);
   const where = `Prometheus ${url.origin}${url.pathname}`;
 
-  const headers = new Headers({ accept: 'application/json' });
-  for (const h of config.headers ?? []) headers.set(h.name, h.value);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  for (const h of config.headers ?? []) headers[h.name.toLowerCase()] = h.value;
+  let token: string | undefined;
   if (config.managed) {
-    let token: string;
     try {
       token = await ctx.googleToken();
     } catch (err) {
       return { kind: 'error', message: `${where}: no Google access token: ${describeError(err)}` };
     }
-    headers.set('authorization', `Bearer ${token}`);
   }
 
-  let response: Response;
+  let response: { status: number; statusText: string };
   let text: string;
   try {
     // One deadline for connecting and reading the body: a server that stalls mid-body also times out.
     const signal = AbortSignal.timeout(timeoutSeconds * 1000);
-    response = await fetchFn(url, { headers, signal });
-    text = await response.text();
+    const send: HopSender | undefined = opts.fetch
+      ? (r) =>
+          opts.fetch!(r.url, { method: r.method, headers: r.headers, signal: r.signal!, redirect: 'manual' })
+      : undefined;
+    // A target's headers never carry credentials (refused at validate time, dropped by egressFetch);
+    // the Google token is Switchyard's own, for Google's endpoint only (not followed elsewhere).
+    const sent = await egressFetch(
+      {
+        url: url.href,
+        method: 'GET',
+        headers,
+        signal,
+        ...(token ? { ownHeaders: { authorization: `Bearer ${token}` } } : {}),
+      },
+      { policy: (opts.egress ?? installationPolicy)(), ...(send ? { send } : {}) },
+    );
+    response = sent;
+    text = await sent.text();
   } catch (err) {
+    if (err instanceof EgressRefusedError)
+      return { kind: 'error', message: `${where} refused: ${err.message}` };
     const name = (err as { name?: unknown }).name;
     if (name === 'TimeoutError' || name === 'AbortError') {
       return { kind: 'error', message: `${where} did not answer within ${timeoutSeconds} s` };

@@ -300,3 +300,71 @@ describe('web provider', () => {
     expect(sent).toHaveLength(0);
   });
 });
+
+describe('web requests stay inside what a target may reach (issue 11)', () => {
+  const issues = (input: WebConfigInput) =>
+    webConfigSchema.safeParse(input).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+
+  it('refuses the metadata server, credential headers and proxy escapes at validate time, naming the field', () => {
+    expect(
+      issues({ url: 'http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token' }),
+    ).toEqual([
+      "url: 169.254.169.254 is a cloud metadata server: Switchyard never sends requests there (no allow-list can open it); use the service's own address",
+    ]);
+    expect(issues({ url: 'http://metadata.google.internal/computeMetadata/v1/' })[0]).toMatch(
+      /^url: metadata\.google\.internal is a cloud metadata server/,
+    );
+    expect(
+      issues({ url: 'https://ok.example/', headers: [{ name: 'Metadata-Flavor', value: 'Google' }] }),
+    ).toEqual([
+      'headers.0.name: header Metadata-Flavor is not passed through (credentials and metadata-server headers are never sent for a target): remove it',
+    ]);
+    expect(
+      issues({ url: 'https://ok.example/', headers: [{ name: 'authorization', value: 'x' }] }),
+    ).toHaveLength(1);
+    expect(
+      issues({
+        service: {
+          name: 'web',
+          port: 80,
+          path: '/../../../../apis/apps/v1/namespaces/kube-system/deployments',
+        },
+      })[0],
+    ).toMatch(/^service\.path: the path may not contain "\." or "\.\." segments/);
+    expect(issues({ service: { name: 'web', port: 80, path: '/%2e%2e/%2E./x' } })[0]).toMatch(
+      /^service\.path: /,
+    );
+    // Private and loopback literals depend on the installation's allow-list: checked when measuring.
+    expect(issues({ url: 'http://10.0.0.7:8080/metrics' })).toEqual([]);
+  });
+
+  it('refuses a stored escape when measuring, and drops refused headers it still finds', async () => {
+    const { transport, sent } = fakeTransport({ body: '{}' });
+    const provider = createWebProvider(transport);
+    const escaped = await provider.measure(
+      {
+        ...webConfigSchema.parse({ service: { name: 'web', port: 80, path: '/x' } }),
+        service: { name: 'web', port: 80, path: '/%2e%2e/%2e%2e/secrets' },
+      },
+      ctx(),
+    );
+    expect(escaped).toMatchObject({
+      kind: 'error',
+      message: expect.stringMatching(
+        /^web: service shop\/web:80\/%2e%2e\/%2e%2e\/secrets refused: the path may not contain/,
+      ),
+    });
+    expect(sent).toHaveLength(0);
+    await provider.measure(
+      {
+        ...webConfigSchema.parse({ url: 'https://ok.example/' }),
+        headers: [
+          { name: 'Authorization', value: 'Bearer stolen' },
+          { name: 'X-Team', value: 'a' },
+        ],
+      },
+      ctx(),
+    );
+    expect(sent[0]!.request.headers).toEqual({ 'X-Team': 'a' });
+  });
+});

@@ -4,8 +4,16 @@
 // credentials. Every fault (refused, timed out, unexpected status, not JSON) is a `kind: 'error'`
 // result; nothing throws.
 import { IsomorphicFetchHttpLibrary, type KubeConfig, RequestContext } from '@kubernetes/client-node';
+import {
+  EgressRefusedError,
+  egressFetch,
+  installationPolicy,
+  withoutRefusedHeaders,
+} from '../../../egress/fetch.ts';
+import type { EgressPolicy } from '../../../egress/policy.ts';
 import type { MeasureContext, MetricProvider, ProviderResult } from '../../provider.ts';
 import { evaluateJsonPath, parseJsonPath } from './jsonpath.ts';
+import { proxyEscape, servicePathRefusal } from './proxy-path.ts';
 import type { WebConfig } from './schema.ts';
 
 export { type WebConfig, type WebConfigInput, webConfigSchema } from './schema.ts';
@@ -64,8 +72,10 @@ async function measureOnce(
   const path = config.jsonPath === undefined ? undefined : parseJsonPath(config.jsonPath);
   if (path && 'error' in path) return { kind: 'error', message: path.error };
 
-  const headers: Record<string, string> = {};
-  for (const h of config.headers ?? []) headers[h.name] = h.value;
+  // Refused at validate time; dropped here too, for targets stored before that rule.
+  const headers = withoutRefusedHeaders(
+    Object.fromEntries((config.headers ?? []).map((h) => [h.name, h.value])),
+  );
   const timeoutMs = config.timeoutSeconds * 1000;
   const request = (url: string): WebRequest => ({
     url,
@@ -80,9 +90,14 @@ async function measureOnce(
   if (config.service) {
     const server = ctx.kubeConfig.getCurrentCluster()?.server;
     if (!server) return { kind: 'error', message: 'web: the kubeconfig has no current cluster' };
-    const proxyPath = serviceProxyPath(ctx.namespace, config.service);
     target = `service ${ctx.namespace}/${config.service.name}:${config.service.port}${config.service.path}`;
-    const req = request(`${server.replace(/\/+$/, '')}${proxyPath}`);
+    const refusal = servicePathRefusal(config.service.path);
+    if (refusal) return { kind: 'error', message: `web: ${target} refused: ${refusal}` };
+    const proxyPath = serviceProxyPath(ctx.namespace, config.service);
+    const url = `${server.replace(/\/+$/, '')}${proxyPath}`;
+    const outside = proxyEscape(server, serviceProxyPrefix(ctx.namespace, config.service), url);
+    if (outside) return { kind: 'error', message: `web: ${target} refused: ${outside}` };
+    const req = request(url);
     send = () => transport.kubeFetch(ctx.kubeConfig, req);
   } else {
     target = config.url!;
@@ -98,6 +113,9 @@ async function measureOnce(
     response = await send();
     text = await response.text();
   } catch (err) {
+    if (err instanceof EgressRefusedError) {
+      return { kind: 'error', message: `web: ${config.method} ${target} refused: ${err.message}` };
+    }
     if (isTimeout(err)) {
       return {
         kind: 'error',
@@ -150,10 +168,15 @@ async function measureOnce(
  * written (it may carry a query string); only the name parts are encoded.
  */
 export function serviceProxyPath(namespace: string, service: NonNullable<WebConfig['service']>): string {
+  return `${serviceProxyPrefix(namespace, service)}${service.path}`;
+}
+
+/** The proxy path of the Service itself, without the service path: every request must stay under it. */
+export function serviceProxyPrefix(namespace: string, service: NonNullable<WebConfig['service']>): string {
   // Name, port and scheme are restricted by the schema to characters that need no escaping; the
   // colons stay literal, as kubectl writes them.
   const scheme = service.scheme ? `${service.scheme}:` : '';
-  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${scheme}${service.name}:${service.port}/proxy${service.path}`;
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${scheme}${service.name}:${service.port}/proxy`;
 }
 
 function valueResult(value: unknown): ProviderResult {
@@ -190,14 +213,6 @@ function describeError(err: unknown): string {
   return `${err.message}: ${cause.message}${typeof code === 'string' && !cause.message.includes(code) ? ` (${code})` : ''}`;
 }
 
-function headersOf(h: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  h.forEach((value, name) => {
-    out[name] = value;
-  });
-  return out;
-}
-
 /**
  * client-node's RequestContext drops a trailing "/" from the URL (harmless for API paths, wrong for a
  * proxied `path: /` or `/status/`, which the proxy would then send to a different path).
@@ -213,8 +228,20 @@ class ExactUrlRequest extends RequestContext {
   }
 }
 
+const kubeFetch: WebTransport['kubeFetch'] = async (kubeConfig, request) => {
+  const context = new ExactUrlRequest(request.url, request.method);
+  for (const [name, value] of Object.entries(request.headers)) context.setHeaderParam(name, value);
+  if (request.body !== undefined) context.setBody(request.body);
+  context.setSignal(request.signal);
+  // After the caller's headers: with a bearer-token kubeconfig, Authorization is the API server's.
+  await kubeConfig.applySecurityAuthentication(context);
+  const res = await new IsomorphicFetchHttpLibrary().send(context).toPromise();
+  return { status: res.httpStatusCode, headers: res.headers, text: () => res.body.text() };
+};
+
 /**
- * The real transport. Plain URLs use the global fetch. API server requests go through the
+ * The real transport. Plain URLs go through the egress policy (shared/egress): every address and
+ * redirect hop checked, the connection made to the checked address, the answer read up to 1 MiB. API server requests go through the
  * client library's own HTTP stack: `applySecurityAuthentication` puts the cluster CA, the client
  * certificate or the bearer token (including exec and GCP auth plugins) on the request as an undici
  * dispatcher and headers, and that dispatcher must be used by the same undici that client-node
@@ -222,28 +249,17 @@ class ExactUrlRequest extends RequestContext {
  * `applyToFetchOptions`; the generated `connectGetNamespacedServiceProxyWithPath` does GET only,
  * cannot send headers or a body, and turns non-2xx into exceptions without the status we report.)
  */
-export const defaultWebTransport: WebTransport = {
-  async fetch(request) {
-    const res = await fetch(request.url, {
-      method: request.method,
-      headers: request.headers,
-      body: request.body ?? null,
-      signal: request.signal,
-      redirect: 'follow',
-    });
-    return { status: res.status, headers: headersOf(res.headers), text: () => res.text() };
-  },
-  async kubeFetch(kubeConfig, request) {
-    const context = new ExactUrlRequest(request.url, request.method);
-    for (const [name, value] of Object.entries(request.headers)) context.setHeaderParam(name, value);
-    if (request.body !== undefined) context.setBody(request.body);
-    context.setSignal(request.signal);
-    // After the caller's headers: with a bearer-token kubeconfig, Authorization is the API server's.
-    await kubeConfig.applySecurityAuthentication(context);
-    const res = await new IsomorphicFetchHttpLibrary().send(context).toPromise();
-    return { status: res.httpStatusCode, headers: res.headers, text: () => res.body.text() };
-  },
-};
+export function webTransport(policy: () => EgressPolicy): WebTransport {
+  return {
+    async fetch(request) {
+      return egressFetch(request, { policy: policy() });
+    },
+    kubeFetch,
+  };
+}
+
+/** The real transport under the installation's egress policy (SWITCHYARD_EGRESS_ALLOW). */
+export const defaultWebTransport: WebTransport = webTransport(installationPolicy);
 
 /** The `web` provider with the real network. */
 export const webProvider: MetricProvider<WebConfig> = createWebProvider();

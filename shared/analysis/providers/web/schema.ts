@@ -2,7 +2,9 @@
 // target's namespace through the Kubernetes API server's service proxy, and optionally a JSONPath
 // to the value in the JSON answer. Field names follow Argo Rollouts' web provider where they match.
 import { z } from 'zod';
+import { headerRefused, refusedHeaderMessage, staticRefusal } from '../../../egress/policy.ts';
 import { parseJsonPath } from './jsonpath.ts';
+import { servicePathRefusal } from './proxy-path.ts';
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // A named Service port (an IANA_SVC_NAME): lowercase letters, digits and inner hyphens, at least one letter.
@@ -15,18 +17,41 @@ export const webServiceSchema = z.strictObject({
     z.int().min(1).max(65535),
     z.string().max(15).regex(portName, 'a port name (letters, digits, inner hyphens)'),
   ]),
-  path: z.string().startsWith('/', 'path starts with "/"'),
+  path: z
+    .string()
+    .startsWith('/', 'path starts with "/"')
+    .superRefine((path, ctx) => {
+      const refusal = path.startsWith('/') ? servicePathRefusal(path) : undefined;
+      if (refusal) ctx.addIssue({ code: 'custom', message: refusal });
+    })
+    .describe(
+      'Path of the request, starting with / (a query string may follow); no "." or ".." segments, encoded or not.',
+    ),
   scheme: z.enum(['http', 'https']).optional(),
 });
 
 export const webHeaderSchema = z.strictObject({
-  name: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'an HTTP header name'),
+  name: z
+    .string()
+    .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'an HTTP header name')
+    .superRefine((name, ctx) => {
+      if (headerRefused(name)) ctx.addIssue({ code: 'custom', message: refusedHeaderMessage(name) });
+    }),
   value: z.string(),
 });
 
 export const webConfigSchema = z
   .strictObject({
-    url: z.url({ protocol: /^https?$/ }).optional(),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .superRefine((url, ctx) => {
+        const refusal = staticRefusal(url);
+        if (refusal) ctx.addIssue({ code: 'custom', message: refusal.message });
+      })
+      .optional()
+      .describe(
+        'An http(s) URL. Exactly one of url and service. Link-local and metadata addresses are refused; private and loopback ones only where the installation allows them (SWITCHYARD_EGRESS_ALLOW).',
+      ),
     service: webServiceSchema.optional(),
     method: z.enum(['GET', 'POST', 'PUT']).default('GET'),
     headers: z.array(webHeaderSchema).optional(),

@@ -1,0 +1,73 @@
+// The one way a client of an installation talks to it: a signed control or apply message published
+// on the control topic, and its answer, which the control function records under the message's
+// request id (requests/<id>). The CLI's commands and the demo both go through here.
+import type { DocumentReference } from '@google-cloud/firestore';
+import type { PubSub } from '@google-cloud/pubsub';
+import type { RequestRecord, Store } from '../shared/adapters/store.ts';
+import type { SignedApplyMessage, SignedControlMessage } from '../shared/messages.ts';
+import { topology } from '../shared/topology.ts';
+
+export type ClientMessage = (SignedControlMessage | SignedApplyMessage) & { requestId: string };
+
+export interface Installation {
+  pubsub: PubSub;
+  store: Store;
+  /** The installation's name prefix (topics are `<prefix>-control`, …). */
+  prefix: string;
+}
+
+/** Publishes the message on the installation's control topic. */
+export async function publishControl(to: Installation, message: ClientMessage): Promise<void> {
+  const attributes: Record<string, string> = { command: message.command };
+  if ('target' in message && message.target) attributes.target = message.target;
+  await to.pubsub.topic(topology(to.prefix).controlTopic).publishMessage({ json: message, attributes });
+}
+
+/** Publishes the message and waits for its recorded answer: null when none came within `timeoutMs`. */
+export async function sendControl(
+  to: Installation,
+  message: ClientMessage,
+  timeoutMs: number,
+): Promise<RequestRecord | null> {
+  // Listening first: an answer recorded before the listener started is still its first snapshot.
+  const answer = waitForDoc<RequestRecord>(to.store.requestRef(message.requestId), timeoutMs);
+  try {
+    await publishControl(to, message);
+  } catch (err) {
+    answer.cancel();
+    throw err;
+  }
+  return answer;
+}
+
+/** Resolves with the document's data once it exists (a Firestore listener), or null after the timeout. */
+export function waitForDoc<T>(
+  ref: DocumentReference,
+  timeoutMs: number,
+): Promise<T | null> & { cancel: () => void } {
+  let cancel = () => {};
+  const promise = new Promise<T | null>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      resolve(null);
+    }, timeoutMs);
+    const stop = ref.onSnapshot(
+      (snap) => {
+        if (!snap.exists) return;
+        clearTimeout(timer);
+        stop();
+        resolve(snap.data() as T);
+      },
+      (err) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+    cancel = () => {
+      clearTimeout(timer);
+      stop();
+      resolve(null);
+    };
+  });
+  return Object.assign(promise, { cancel });
+}

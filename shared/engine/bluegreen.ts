@@ -1,0 +1,256 @@
+// The blue-green strategy from the moment green exists: green ready, pre-promotion analysis, the wait
+// for promotion, the switch of the active Service, post-promotion analysis and the scale-down of
+// blue (which a canary's promotion ends with too). Each phase is a list of small steps. Pure.
+import { analysisStep } from './analysis.ts';
+import type { Command } from './commands.ts';
+import {
+  act,
+  type Decision,
+  endFor,
+  go,
+  keep,
+  listed,
+  overdue,
+  poll,
+  promoted,
+  ready,
+  rollBack,
+  type StepContext,
+  wait,
+} from './kernel.ts';
+import type { Phase, Release, RevisionRef } from './release.ts';
+import { type BlueGreenStrategy, servicesOf, strategyOf } from './target.ts';
+
+type PhaseStep = (ctx: StepContext) => Decision;
+
+const phases: Partial<Record<Phase, PhaseStep>> = {
+  DeployingGreen: deployingGreen,
+  PrePromotionAnalysis: prePromotion,
+  AwaitingPromotion: awaitingPromotion,
+  Switching: switching,
+  PostPromotionAnalysis: postPromotion,
+  ScalingDown: scalingDown,
+};
+
+/** The blue-green phases from the moment green exists (RollingBack is rollBackBlueGreen's). */
+export function decideBlueGreen(ctx: StepContext): Decision {
+  return phases[ctx.release.phase]?.(ctx) ?? keep(ctx);
+}
+
+const problemOf = (status: { problem?: string } | undefined, format: (p: string) => string) =>
+  status?.problem ? format(status.problem) : '';
+
+function deployingGreen(ctx: StepContext): Decision {
+  const { release, target } = ctx;
+  const green = release.green!;
+  const status = ctx.obs.snapshot.revisions[green.revision];
+  const wanted = strategyOf(target).previewReplicaCount ?? release.replicas;
+  if (status?.progressDeadlineExceeded || overdue(ctx)) {
+    return rollBack(
+      ctx,
+      `green revision ${green.deployment} did not become ready within ${target.spec.progressDeadlineSeconds} s (${status?.ready ?? 0}/${wanted} ready)${problemOf(status, (p) => `: ${p}`)}`,
+    );
+  }
+  if (!status?.exists || status.ready < wanted) {
+    return wait(
+      ctx,
+      `waiting for ${green.deployment}: ${status?.ready ?? 0}/${wanted} ready${problemOf(status, (p) => ` (${p})`)}`,
+    );
+  }
+  return go(ctx, { phase: 'PrePromotionAnalysis', reason: null, wakeIn: 0 });
+}
+
+function prePromotion(ctx: StepContext): Decision {
+  return previewReady(ctx) ?? preAnalysis(ctx);
+}
+
+/** Green must still be ready (as the preview Service lists it, if there is one) before promotion. */
+function previewReady(ctx: StepContext): Decision | null {
+  const { release, obs } = ctx;
+  const bg = strategyOf(ctx.target);
+  const green = release.green!;
+  const wanted = bg.previewReplicaCount ?? release.replicas;
+  const readyNow = bg.previewService
+    ? ready(obs.endpoints[bg.previewService], green.revision)
+    : (obs.snapshot.revisions[green.revision]?.ready ?? 0);
+  if (readyNow >= wanted) return null;
+  if (overdue(ctx))
+    return rollBack(ctx, `green revision ${green.deployment} lost readiness before promotion`);
+  return wait(ctx, `waiting for ${wanted} ready endpoints of ${green.deployment}`);
+}
+
+function preAnalysis(ctx: StepContext): Decision {
+  const { target, release, obs, now } = ctx;
+  const bg = strategyOf(target);
+  const pre = analysisStep(target, release, 'pre', bg.prePromotionAnalysis, obs, now);
+  switch (pre.kind) {
+    case 'waiting':
+      return { ...keep(ctx), release: pre.release };
+    case 'failed':
+      return rollBack(ctx, pre.reason, pre.patch);
+    case 'inconclusive': {
+      const change = {
+        phase: 'AwaitingPromotion',
+        reason: pre.reason,
+        wakeIn: null,
+        cause: 'analysis',
+      } as const;
+      return go(ctx, { ...change, patch: pre.patch });
+    }
+    case 'passed':
+      return promotion({ ...ctx, release: { ...release, ...pre.patch } }, bg);
+    case 'none':
+      return promotion(ctx, bg);
+  }
+}
+
+/** Ready and checked: wait for promote, promote after autoPromotionSeconds, or switch now. */
+function promotion(ctx: StepContext, bg: BlueGreenStrategy): Decision {
+  if (!bg.autoPromotionEnabled) {
+    return go(ctx, {
+      phase: 'AwaitingPromotion',
+      reason: 'waiting for promote',
+      wakeIn: null,
+      cause: 'readiness',
+    });
+  }
+  if (bg.autoPromotionSeconds !== undefined && bg.autoPromotionSeconds > 0) {
+    return go(ctx, {
+      phase: 'AwaitingPromotion',
+      reason: `promoting automatically in ${bg.autoPromotionSeconds} s`,
+      wakeIn: bg.autoPromotionSeconds * 1000,
+      cause: 'readiness',
+    });
+  }
+  return go(ctx, { phase: 'Switching', reason: null, wakeIn: 0, cause: 'readiness' });
+}
+
+function awaitingPromotion(ctx: StepContext): Decision {
+  const { release, now } = ctx;
+  const bg = strategyOf(ctx.target);
+  const due =
+    bg.autoPromotionEnabled && bg.autoPromotionSeconds !== undefined
+      ? release.phaseSince + bg.autoPromotionSeconds * 1000
+      : null;
+  if (due === null || now < due) return keep(ctx);
+  return go(ctx, { phase: 'Switching', reason: 'autoPromotionSeconds elapsed', wakeIn: 0, cause: 'timer' });
+}
+
+/** Switching: green at full size and ready, the active Service moved to it, and listing it. */
+function switching(ctx: StepContext): Decision {
+  const green = ctx.release.green!;
+  if (!ctx.obs.snapshot.revisions[green.revision]?.exists) {
+    return rollBack(ctx, `green revision ${green.deployment} disappeared`);
+  }
+  return (
+    greenScaledUp(ctx, green) ?? activeSwitched(ctx, green) ?? activeListsGreen(ctx, green) ?? switched(ctx)
+  );
+}
+
+function greenScaledUp(ctx: StepContext, green: RevisionRef): Decision | null {
+  const full = ctx.release.replicas;
+  if (ctx.obs.snapshot.revisions[green.revision]!.desired >= full) return null;
+  const commands: Command[] = [{ type: 'ScaleRevision', deployment: green.deployment, replicas: full }];
+  return act(ctx, commands, `scaling ${green.deployment} to ${full}`);
+}
+
+function activeSwitched(ctx: StepContext, green: RevisionRef): Decision | null {
+  const { release, now, obs } = ctx;
+  const active = strategyOf(ctx.target).activeService;
+  const status = obs.snapshot.revisions[green.revision]!;
+  const full = release.replicas;
+  const selector = obs.snapshot.services[active]?.selector ?? {};
+  if (selector['switchyard.dev/revision'] === green.revision) return null;
+  if (status.ready < full) {
+    if (status.progressDeadlineExceeded || overdue(ctx)) {
+      return rollBack(
+        ctx,
+        `green revision ${green.deployment} did not reach ${full} ready replicas${problemOf(status, (p) => `: ${p}`)}`,
+      );
+    }
+    return wait(ctx, `waiting for ${green.deployment}: ${status.ready}/${full} ready`);
+  }
+  const blue = release.blue!;
+  const commands: Command[] = [
+    { type: 'SelectRevision', service: active, revision: green.revision },
+    { type: 'MoveHpa', from: blue.deployment, to: green.deployment },
+  ];
+  const change = { reason: `switched ${active} to ${green.revision}`, wakeIn: poll(release, now) };
+  return go(ctx, { ...change, patch: { switchedAt: now } }, commands, promoted(ctx.workload, blue, green));
+}
+
+function activeListsGreen(ctx: StepContext, green: RevisionRef): Decision | null {
+  const active = strategyOf(ctx.target).activeService;
+  const full = ctx.release.replicas;
+  if (ready(ctx.obs.endpoints[active], green.revision) >= full) return null;
+  if (overdue(ctx))
+    return rollBack(ctx, `${active} never listed ${full} ready endpoints of ${green.deployment}`);
+  return wait(ctx, `waiting for ${active} to list ${full} ready endpoints of ${green.deployment}`);
+}
+
+/** Switched: post-promotion analysis next, or the scale-down delay. */
+function switched(ctx: StepContext): Decision {
+  const { release, now } = ctx;
+  const bg = strategyOf(ctx.target);
+  const patch = { switchedAt: release.switchedAt ?? now };
+  if (bg.postPromotionAnalysis) {
+    return go(ctx, { phase: 'PostPromotionAnalysis', reason: null, wakeIn: 0, patch });
+  }
+  return go(ctx, { phase: 'ScalingDown', reason: null, wakeIn: bg.scaleDownDelaySeconds * 1000, patch });
+}
+
+function postPromotion(ctx: StepContext): Decision {
+  const { target, release, obs, now } = ctx;
+  const bg = strategyOf(target);
+  const post = analysisStep(target, release, 'post', bg.postPromotionAnalysis, obs, now);
+  if (post.kind === 'waiting') return { ...keep(ctx), release: post.release };
+  // Blue is still warm: a failed check sends traffic back to it.
+  if (post.kind === 'failed') return rollBack(ctx, post.reason, post.patch);
+  if (post.kind === 'inconclusive') {
+    return go(ctx, { reason: post.reason, cause: 'analysis', patch: { ...post.patch, paused: true } });
+  }
+  const patch: Partial<Release> = post.kind === 'passed' ? post.patch : {};
+  const due = (release.switchedAt ?? now) + bg.scaleDownDelaySeconds * 1000;
+  return go(ctx, { phase: 'ScalingDown', reason: null, wakeIn: Math.max(0, due - now), patch });
+}
+
+/** After scaleDownDelaySeconds: the other Services off blue, blue drained, then scaled to zero. */
+function scalingDown(ctx: StepContext): Decision {
+  const { release, now } = ctx;
+  const due =
+    (release.switchedAt ?? release.phaseSince) + strategyOf(ctx.target).scaleDownDelaySeconds * 1000;
+  if (now < due) return go(ctx, { wakeIn: due - now });
+  const blue = release.blue!;
+  return servicesOffBlue(ctx, blue) ?? blueDrained(ctx, blue) ?? blueScaledDown(ctx, blue);
+}
+
+/**
+ * Every other Service still naming blue (a preview Service after an undo) moves to the new stable
+ * first, and blue goes once no Service lists it: the same rule as decideCleanup's.
+ */
+function servicesOffBlue(ctx: StepContext, blue: RevisionRef): Decision | null {
+  const active = strategyOf(ctx.target).activeService;
+  const green = ctx.release.green!;
+  const snap = ctx.obs.snapshot;
+  const moves: Command[] = servicesOf(ctx.target)
+    .filter((s) => s !== active && snap.services[s]?.selector['switchyard.dev/revision'] === blue.revision)
+    .map((service) => ({
+      type: 'SelectRevision',
+      service,
+      revision: green.revision,
+      onlyFrom: blue.revision,
+    }));
+  if (moves.length === 0) return null;
+  return act(ctx, moves, `moving ${moves.length} Service(s) off ${blue.deployment}`);
+}
+
+function blueDrained(ctx: StepContext, blue: RevisionRef): Decision | null {
+  const listing = servicesOf(ctx.target).filter((s) => listed(ctx.obs.endpoints[s], blue.revision) > 0);
+  if (listing.length === 0) return null;
+  return wait(ctx, `waiting for ${listing.join(', ')} to stop listing ${blue.deployment}`);
+}
+
+function blueScaledDown(ctx: StepContext, blue: RevisionRef): Decision {
+  const commands: Command[] = [{ type: 'ScaleRevision', deployment: blue.deployment, replicas: 0 }];
+  return go(ctx, { phase: 'Succeeded', reason: null }, commands, endFor(ctx.workload, ctx.release));
+}

@@ -1,0 +1,46 @@
+// The local installation's settings that tests change while the stack runs: which targets may use
+// which notifier secrets (<stateDir>/secret-grants.json) and the local hosts file the egress policy
+// resolves through before DNS (<stateDir>/egress-hosts.json), both read by the functions on every
+// use (infra/local/switchyard.ts). Test files run side by side, so each change is a read-merge-write
+// under a lock file.
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stack } from './stack.ts';
+
+async function merge(file: string, change: (current: Record<string, unknown>) => void): Promise<void> {
+  const lock = `${file}.lock`;
+  for (let i = 0; ; i++) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch {
+      if (i > 200) rmSync(lock, { force: true }); // a lock left by a killed run
+      await sleep(25);
+    }
+  }
+  try {
+    const current = existsSync(file)
+      ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)
+      : {};
+    change(current);
+    writeFileSync(`${file}.tmp`, JSON.stringify(current, null, 2));
+    renameSync(`${file}.tmp`, file);
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** Maps notifier secret `id` to the targets (or labels) that may use it. */
+export function grantSecret(id: string, grant: { targets?: string[]; matchLabels?: Record<string, string> }) {
+  return merge(join(stack().stateDir, 'secret-grants.json'), (g) => {
+    g[id] = grant;
+  });
+}
+
+/** Makes `host` resolve to `addresses` for the functions' egress checks. */
+export function resolveHost(host: string, addresses: string[]) {
+  return merge(join(stack().stateDir, 'egress-hosts.json'), (h) => {
+    h[host.toLowerCase()] = addresses;
+  });
+}
