@@ -4,7 +4,8 @@
 const project = '^(shared|cli|functions|infra|scripts|bench|test)/';
 const io = [
   '^shared/(runtime|adapters|egress|notify|registry)/',
-  '^shared/kubernetes/(cluster|client|connect|guard|errors)\\.ts$',
+  // Every file of the cluster adapter except the pure ones.
+  '^shared/kubernetes/(?!(revision|types|tampered|guard)\\.ts$)',
   '^shared/(config|log)\\.ts$',
 ];
 
@@ -68,6 +69,16 @@ module.exports = {
       severity: 'error',
       from: { path: '^functions/' },
       to: { path: '^shared/(engine|adapters|kubernetes|routers|analysis|notify)/' },
+    },
+    {
+      name: 'model-is-for-tests',
+      comment: "The engine's model (a cluster and runtime for model-based tests) is imported by tests only.",
+      severity: 'error',
+      from: {
+        path: '^(shared|cli|functions|infra|scripts|bench)/',
+        pathNot: '(\\.test\\.ts$|^shared/engine/model/)',
+      },
+      to: { path: '^shared/engine/model/' },
     },
     {
       name: 'tools-not-in-the-product',

@@ -18,8 +18,8 @@ import { isTerminal, type Release } from '../shared/engine/release.ts';
 import { sampleImage } from '../shared/registry/image.ts';
 import { uploadImage } from '../shared/registry/upload.ts';
 import type { InvocationMetrics } from '../shared/runtime/metrics.ts';
-import { validateReleaseTarget } from '../shared/target/schema.ts';
 import { TargetStore } from '../shared/target/store.ts';
+import { validateReleaseTarget } from '../shared/target/validate.ts';
 import { stepNames } from '../shared/topology.ts';
 
 const { values: args } = parseArgs({

@@ -83,8 +83,8 @@ describe('infra/DEPLOY.md generated least-privilege tables', () => {
     expect(table).toContain('`operators` (variable)');
   });
 
-  it('gives every Kubernetes rule of shared/kubernetes/rbac.ts its use', async () => {
-    const { switchyardRules } = await import('../shared/kubernetes/rbac.ts');
+  it('gives every Kubernetes rule of shared/rbac.ts its use', async () => {
+    const { switchyardRules } = await import('../shared/rbac.ts');
     for (const r of switchyardRules) expect(r.why.trim(), r.resources.join()).not.toBe('');
     expect(deploySections['kubernetes-rbac']().split('\n')).toHaveLength(switchyardRules.length + 2);
   });

@@ -3,7 +3,7 @@
 // schema (through the JSON Schema that shared/target/json-schema.ts derives from it, and the metric
 // providers' own schemas), the CLI reference from the commander program and its help registry
 // (cli/program.ts, cli/help.ts), and DEPLOY.md's least-privilege tables from the Terraform module's
-// IAM grants (infra/terraform/model.ts) and the Kubernetes Role's rules (shared/kubernetes/rbac.ts).
+// IAM grants (infra/terraform/model.ts) and the Kubernetes Role's rules (shared/rbac.ts).
 //
 //   node scripts/docs.ts           rewrite the generated sections (npm run docs)
 //   node scripts/docs.ts --check   exit 1 when a document is not what the sources generate
@@ -15,7 +15,7 @@ import { commandDocs, exitCodeDocs, globalOptionDocs } from '../cli/help.ts';
 import { buildProgram } from '../cli/program.ts';
 import { type Grant, grants, identityLabel, loadModules, type Module } from '../infra/terraform/model.ts';
 import { providerSchemas } from '../shared/analysis/providers/schemas.ts';
-import { switchyardRules } from '../shared/kubernetes/rbac.ts';
+import { switchyardRules } from '../shared/rbac.ts';
 import { releaseTargetJsonSchema } from '../shared/target/json-schema.ts';
 import { functionNames, stepNames } from '../shared/topology.ts';
 
@@ -101,7 +101,6 @@ export const fallbackDescriptions: Record<string, string> = {
   'spec.strategy.canary.steps[].setHeaderRoute.match[].headerName': 'Header name.',
   'spec.strategy.canary.steps[].setHeaderRoute.match[].headerValue': 'The value to match.',
   'spec.strategy.canary.steps[].setHeaderRoute.match[].headerValue.exact': 'Exact value.',
-  'spec.strategy.canary.trafficRouting.gatewayAPI': 'A Gateway API HTTPRoute (what GKE Gateway implements).',
   'spec.strategy.canary.abortScaleDownDelaySeconds':
     'After an abort, a failed check or a supersede, keep the canary revision this long before it is drained and removed.',
   'provider.prometheus': 'A PromQL query to the Prometheus HTTP API.',
@@ -654,7 +653,7 @@ export async function iamReference(): Promise<string> {
   ].join('\n');
 }
 
-/** DEPLOY.md's Kubernetes table: the rules of Switchyard's Role (shared/kubernetes/rbac.ts). */
+/** DEPLOY.md's Kubernetes table: the rules of Switchyard's Role (shared/rbac.ts). */
 export function rbacReference(): string {
   return [
     '| objects | verbs | used for |',

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type ControlCommand, controlCommands, type SignedControlMessage } from '../../shared/messages.ts';
+import type { RefusalCode } from '../../shared/refusals.ts';
 import { withBackend } from '../backend.ts';
 import { publishControl, sendControl } from '../client.ts';
 import { CliError, exitCodes, releaseNotFound } from '../exit-codes.ts';
@@ -28,23 +29,34 @@ export function requester(): string {
 }
 
 /**
- * What to do after a refusal, from the engine's reason (pure). Reasons that already say what to do
- * ("abort it first") get the command that does it.
+ * What to do after a refusal, from its code (shared/refusals.ts; pure). An answer recorded before
+ * refusals had codes gets the general hint.
  */
-export function refusalHint(command: ControlCommand, target: string, reason: string): string {
-  if (/^no release|no (stable|earlier) revision|no release to retry/.test(reason))
-    return 'a push starts the first release: `switchyard push <repository>@sha256:… --tag <tag>`';
-  if (/ is (Succeeded|RolledBack|Aborted|Failed|Superseded)$/.test(reason)) {
-    return command === 'abort' || command === 'promote' || command === 'pause' || command === 'resume'
-      ? `the release has ended; \`switchyard history ${target}\` shows how, and a new push or \`switchyard retry ${target}\` starts another`
-      : `\`switchyard history ${target}\` shows the releases`;
+export function refusalHint(command: ControlCommand, target: string, code: RefusalCode | undefined): string {
+  switch (code) {
+    case 'no-release':
+      return 'a push starts the first release: `switchyard push <repository>@sha256:… --tag <tag>`';
+    case 'ended':
+      return command === 'abort' || command === 'promote' || command === 'pause' || command === 'resume'
+        ? `the release has ended; \`switchyard history ${target}\` shows how, and a new push or \`switchyard retry ${target}\` starts another`
+        : `\`switchyard history ${target}\` shows the releases`;
+    case 'wrong-phase':
+      return command === 'promote'
+        ? `\`switchyard watch ${target}\` follows the release; promote once it is AwaitingPromotion`
+        : `\`switchyard get ${target}\` shows where the release is`;
+    case 'in-flight':
+      return `\`switchyard abort ${target}\` stops the release in flight, \`switchyard watch ${target}\` waits for it`;
+    case 'rolling-back':
+      return `\`switchyard watch ${target}\` follows the rollback`;
+    case 'unauthenticated':
+      return 'sign in with `gcloud auth application-default login` (or set GOOGLE_APPLICATION_CREDENTIALS), then send it again';
+    case 'forbidden':
+      return `\`switchyard targets -o yaml\` shows the spec.access of ${target}; ask one of those it names`;
+    case 'not-found':
+      return '`switchyard targets` lists the targets, `switchyard history <target>` their releases';
+    default:
+      return `\`switchyard get ${target}\` shows where the release is`;
   }
-  if (/does not wait for promotion/.test(reason))
-    return `\`switchyard watch ${target}\` follows the release; promote once it is AwaitingPromotion`;
-  if (/in flight/.test(reason))
-    return `\`switchyard abort ${target}\` stops the release in flight, \`switchyard watch ${target}\` waits for it`;
-  if (/rolling back/.test(reason)) return `\`switchyard watch ${target}\` follows the rollback`;
-  return `\`switchyard get ${target}\` shows where the release is`;
 }
 
 interface ControlOptions {
@@ -108,7 +120,7 @@ function controlCommand(name: ControlCommand): Command {
       }
       if (answer.outcome === 'refused') {
         const reason = (answer.reason ?? 'no reason given').replace(new RegExp(`^${name}: `), '');
-        const hint = refusalHint(name, target, reason);
+        const hint = refusalHint(name, target, answer.code);
         if (opts.output !== 'text') {
           print(opts.output, { ...answer, hint }, () => '');
           process.exitCode = exitCodes.refused;

@@ -10,14 +10,12 @@ import type { AppliedDocument, RequestRecord } from '../../shared/adapters/store
 import type { AnalysisTemplate } from '../../shared/analysis/schema.ts';
 import { maxApplyMessageBytes, type SignedApplyMessage } from '../../shared/messages.ts';
 import { documentsOf } from '../../shared/target/documents.ts';
-import {
-  checkClusterContexts,
-  checkTemplateReferences,
-  parseReleaseTargets,
-  type ReleaseTarget,
-  type TargetError,
-} from '../../shared/target/schema.ts';
-import type { StoredTarget, TargetStore } from '../../shared/target/store.ts';
+import type { TargetError } from '../../shared/target/problems.ts';
+import { checkClusterContexts, checkTemplateReferences } from '../../shared/target/references.ts';
+import type { ReleaseTarget } from '../../shared/target/schema.ts';
+import type { TargetStore } from '../../shared/target/store.ts';
+import type { StoredTarget } from '../../shared/target/stored.ts';
+import { parseReleaseTargets } from '../../shared/target/yaml.ts';
 import { explainFailure, withBackend } from '../backend.ts';
 import { sendControl } from '../client.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
@@ -218,7 +216,7 @@ function appliedLines(rows: readonly AppliedDocument[]): string {
 
 /** True when the refusal is about the documents themselves (invalid, or naming a missing template). */
 function refusedAsInvalid(answer: RequestRecord): boolean {
-  return (answer.errors ?? []).some((e) => !/^apply: .* may not /.test(e.message));
+  return answer.code === 'invalid' && (answer.errors ?? []).length > 0;
 }
 
 /**

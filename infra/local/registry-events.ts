@@ -6,6 +6,7 @@
 // `{"action":"INSERT","digest":"HOST/REPO@sha256:…"}` and with `"tag":"HOST/REPO:TAG"` when pushed by
 // tag. Only manifest pushes are announced (blob uploads and pulls are not), under the Artifact
 // Registry host the installation maps to this registry (SWITCHYARD_REGISTRY_ENDPOINTS).
+import { sha256Digest } from '../../shared/image-ref.ts';
 import { manifestTypes } from '../../shared/registry/image.ts';
 
 export interface RegistryEvent {
@@ -20,8 +21,6 @@ export interface GcrMessage {
   tag?: string;
 }
 
-const sha256 = /^sha256:[a-f0-9]{64}$/;
-
 /** The `gcr` messages an envelope of registry events means, in order. */
 export function gcrMessagesOf(envelope: unknown, host: string): GcrMessage[] {
   const events = (envelope as { events?: unknown } | null)?.events;
@@ -29,7 +28,7 @@ export function gcrMessagesOf(envelope: unknown, host: string): GcrMessage[] {
   const out: GcrMessage[] = [];
   for (const e of events as RegistryEvent[]) {
     const t = e?.target;
-    if (e?.action !== 'push' || !t?.repository || !t.digest || !sha256.test(t.digest)) continue;
+    if (e?.action !== 'push' || !t?.repository || !t.digest || !sha256Digest.test(t.digest)) continue;
     if (!(manifestTypes as readonly string[]).includes(t.mediaType ?? '')) continue;
     const repository = `${host}/${t.repository}`;
     out.push({

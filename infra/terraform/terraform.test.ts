@@ -2,14 +2,14 @@
 // The Terraform under infra/terraform cannot drift from the code: every .tf file is parsed with
 // HashiCorp's own HCL parser (@cdktf/hcl2json, WebAssembly, offline; see ./model.ts), and what it declares is
 // checked against the code's registries: functions, topics and subscriptions (shared/topology.ts),
-// entry points (functions/index.ts), Kubernetes rules (shared/kubernetes/rbac.ts), Firestore
+// entry points (functions/index.ts), Kubernetes rules (shared/rbac.ts), Firestore
 // collections and queries (shared/adapters/store.ts and every query in shared/ and cli/).
 // No terraform binary and no network are needed.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { collections } from '../../shared/adapters/store.ts';
-import { switchyardRules } from '../../shared/kubernetes/rbac.ts';
+import { switchyardRules } from '../../shared/rbac.ts';
 import { artifactRegistryTopic, functionNames, stepNames, topology } from '../../shared/topology.ts';
 import {
   evaluate,
@@ -463,7 +463,7 @@ describe('IAM: every grant, as infra/terraform/model.ts reads them (the table of
 });
 
 describe('Kubernetes RBAC', () => {
-  it('declares the rules of shared/kubernetes/rbac.ts, exactly', () => {
+  it('declares the rules of shared/rbac.ts, exactly', () => {
     const rules = rbac.locals.rules as { api_groups: string[]; resources: string[]; verbs: string[] }[];
     expect(rules.map((r) => ({ apiGroups: r.api_groups, resources: r.resources, verbs: r.verbs }))).toEqual(
       switchyardRules.map(({ apiGroups, resources, verbs }) => ({ apiGroups, resources, verbs })),

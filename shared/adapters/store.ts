@@ -19,8 +19,9 @@ import type {
 } from '@google-cloud/firestore';
 import { emptyWorkload, isTerminal, type Release, type Workload } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
+import type { RefusalCode } from '../refusals.ts';
 import { count } from '../runtime/metrics.ts';
-import type { TargetError } from '../target/schema.ts';
+import type { TargetError } from '../target/problems.ts';
 import type { ApplyOutcome } from '../target/store.ts';
 
 export const collections = {
@@ -64,6 +65,8 @@ export interface RequestRecord {
   /** Who an unverified sender said it was (never trusted; kept for whoever investigates). */
   claimedBy?: string;
   outcome: 'applied' | 'refused';
+  /** Why it was refused, as a code (shared/refusals.ts): what callers decide by. Absent when applied. */
+  code?: RefusalCode;
   reason: string | null;
   releaseId: string | null;
   /** apply, when applied: what happened to each document, named templates first, then targets. */

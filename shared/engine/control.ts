@@ -2,13 +2,14 @@
 // reason that says why and what to do instead. Commands dispatch through one handler table that
 // the compiler checks covers every command. Pure.
 import type { ControlCommand, ControlMessage } from '../messages.ts';
+import type { RefusalCode } from '../refusals.ts';
 import { supersedeFor } from './intake.ts';
 import { advance, type Change, endFor } from './kernel.ts';
 import { createRelease, isBeforeSwitch, isTerminal, type Release, type Workload } from './release.ts';
 import { type EngineTarget, strategyOf } from './target.ts';
 
 export type ControlOutcome =
-  | { kind: 'refused'; reason: string; release: Release | null }
+  | { kind: 'refused'; code: RefusalCode; reason: string; release: Release | null }
   /** The named release changed. */
   | { kind: 'applied'; release: Release; workload: Workload }
   /** A new release starts (retry, restart, undo); `superseded` are releases it ended. */
@@ -45,8 +46,8 @@ export function decideControl(
   return handlers[msg.command]({ target, msg, release, workload, live, now });
 }
 
-function refuse(c: Control, reason: string): ControlOutcome {
-  return { kind: 'refused', reason: `${c.msg.command}: ${reason}`, release: c.release };
+function refuse(c: Control, code: RefusalCode, reason: string): ControlOutcome {
+  return { kind: 'refused', code, reason: `${c.msg.command}: ${reason}`, release: c.release };
 }
 
 /** The release changed by the command (caused by it, by whom it asked); the workload as it was unless told. */
@@ -63,14 +64,16 @@ function reasonOf(c: Control, text: string): string {
 /** The release addressed, unless it has ended (or there is none): then the refusal. */
 function liveRelease(c: Control): Release | ControlOutcome {
   const release = c.release;
-  if (!release || isTerminal(release.phase)) return refuse(c, describe(release, 'has ended'));
+  if (!release || isTerminal(release.phase))
+    return refuse(c, release ? 'ended' : 'no-release', describe(release, 'has ended'));
   return release;
 }
 
 function promote(c: Control): ControlOutcome {
   const release = liveRelease(c);
   if ('kind' in release) return release;
-  if (release.phase === 'RollingBack') return refuse(c, `release ${release.id} is rolling back`);
+  if (release.phase === 'RollingBack')
+    return refuse(c, 'rolling-back', `release ${release.id} is rolling back`);
   return (
     promoteCanaryStep(c, release) ??
     promoteToSwitch(c, release) ??
@@ -78,6 +81,7 @@ function promote(c: Control): ControlOutcome {
     promoteSkippingDelay(c, release) ??
     refuse(
       c,
+      'wrong-phase',
       `release ${release.id} is ${release.phase} and does not wait for promotion` +
         (isBeforeSwitch(release.phase) ? ' (promote --full skips to the switch once green exists)' : ''),
     )
@@ -138,7 +142,8 @@ function promoteSkippingDelay(c: Control, release: Release): ControlOutcome | nu
 function abort(c: Control): ControlOutcome {
   const release = liveRelease(c);
   if ('kind' in release) return release;
-  if (release.phase === 'RollingBack') return refuse(c, `release ${release.id} is already rolling back`);
+  if (release.phase === 'RollingBack')
+    return refuse(c, 'rolling-back', `release ${release.id} is already rolling back`);
   if (release.phase === 'Adopting' && release.adoption) {
     // An adoption under way is undone in order (selectors back first): decideAdoption does it.
     return apply(c, release, {
@@ -166,9 +171,9 @@ function abort(c: Control): ControlOutcome {
 function pause(c: Control): ControlOutcome {
   const release = liveRelease(c);
   if ('kind' in release) return release;
-  if (release.paused) return refuse(c, `release ${release.id} is already paused`);
+  if (release.paused) return refuse(c, 'wrong-phase', `release ${release.id} is already paused`);
   if (release.phase === 'RollingBack') {
-    return refuse(c, `release ${release.id} is rolling back, which is never paused`);
+    return refuse(c, 'rolling-back', `release ${release.id} is rolling back, which is never paused`);
   }
   return apply(c, release, { reason: reasonOf(c, 'paused'), patch: { paused: true } });
 }
@@ -176,20 +181,21 @@ function pause(c: Control): ControlOutcome {
 function resume(c: Control): ControlOutcome {
   const release = liveRelease(c);
   if ('kind' in release) return release;
-  if (!release.paused) return refuse(c, `release ${release.id} is not paused`);
+  if (!release.paused) return refuse(c, 'wrong-phase', `release ${release.id} is not paused`);
   return apply(c, release, { reason: reasonOf(c, 'resumed'), wakeIn: 0, patch: { paused: false } });
 }
 
 function retry(c: Control): ControlOutcome {
   const { release, live, target } = c;
-  if (!release) return refuse(c, `target ${target.name} has no release to retry`);
+  if (!release) return refuse(c, 'no-release', `target ${target.name} has no release to retry`);
   if (!['Failed', 'Aborted', 'RolledBack', 'Superseded'].includes(release.phase)) {
     return refuse(
       c,
+      'wrong-phase',
       `release ${release.id} is ${release.phase}; only a Failed, Aborted, RolledBack or Superseded release can be retried`,
     );
   }
-  if (live.length > 0) return refuse(c, `release ${live[0]!.id} is in flight; abort it first`);
+  if (live.length > 0) return refuse(c, 'in-flight', `release ${live[0]!.id} is in flight; abort it first`);
   return start(target, c.workload, live, c.now, c.msg, {
     image: release.image,
     ...(release.tag ? { tag: release.tag } : {}),
@@ -198,9 +204,14 @@ function retry(c: Control): ControlOutcome {
 
 function restart(c: Control): ControlOutcome {
   const { workload, live, target } = c;
-  if (!workload.stable) return refuse(c, `target ${target.name} has no stable revision to restart yet`);
+  if (!workload.stable)
+    return refuse(c, 'no-release', `target ${target.name} has no stable revision to restart yet`);
   if (live.length > 0) {
-    return refuse(c, `release ${live[0]!.id} is in flight; abort it first or wait for it to end`);
+    return refuse(
+      c,
+      'in-flight',
+      `release ${live[0]!.id} is in flight; abort it first or wait for it to end`,
+    );
   }
   return start(target, workload, live, c.now, c.msg, {
     image: workload.stable.image,
@@ -221,8 +232,9 @@ function undo(c: Control): ControlOutcome {
     });
   }
   const previous = workload.previous[0];
-  if (!previous) return refuse(c, `target ${target.name} has no earlier revision to go back to`);
-  if (live.length > 0) return refuse(c, `release ${live[0]!.id} is in flight; abort it instead`);
+  if (!previous)
+    return refuse(c, 'no-release', `target ${target.name} has no earlier revision to go back to`);
+  if (live.length > 0) return refuse(c, 'in-flight', `release ${live[0]!.id} is in flight; abort it instead`);
   return start(target, workload, live, c.now, c.msg, { image: previous.image, undoTo: previous });
 }
 

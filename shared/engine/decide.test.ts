@@ -7,46 +7,24 @@ import { decideControl } from './control.ts';
 import { decideStep } from './decide.ts';
 import { decidePush, parsePush } from './intake.ts';
 import { advance, type Decision, type Observation } from './kernel.ts';
-import { createRelease, emptyWorkload, type PodTemplate, type Release, type Workload } from './release.ts';
+import {
+  blueGreenTarget,
+  controlMessage,
+  digest,
+  podTemplate,
+  pushedRelease,
+  pushImage,
+  repo,
+} from './model/fixtures.ts';
+import { emptyWorkload, type PodTemplate, type Release, type Workload } from './release.ts';
 import type { EngineTarget } from './target.ts';
 
-const repo = 'us-docker.pkg.dev/acme/apps/api';
-const digest = (c: string) => `${repo}@sha256:${c.repeat(64)}`;
 const v1 = digest('1');
 const v2 = digest('2');
 
-function target(blueGreen: Partial<EngineTarget['spec']['strategy']['blueGreen']> = {}): EngineTarget {
-  return {
-    name: 'api',
-    generation: 1,
-    spec: {
-      image: { repository: repo, untagged: 'ignore' },
-      cluster: { context: 'local' },
-      namespace: 'shop',
-      workload: 'api',
-      progressDeadlineSeconds: 60,
-      revisionHistoryLimit: 3,
-      strategy: {
-        blueGreen: {
-          activeService: 'api',
-          autoPromotionEnabled: true,
-          scaleDownDelaySeconds: 30,
-          abortScaleDownDelaySeconds: 30,
-          ...blueGreen,
-        },
-      },
-    },
-  };
-}
-
-const template = (image: string): PodTemplate => ({
-  metadata: { labels: { 'app.kubernetes.io/name': 'api' } },
-  spec: { containers: [{ name: 'api', image }] },
-});
-
 /** A little cluster the tests change by hand and observe like the step functions do. */
 class FakeCluster {
-  plain: WorkloadSnapshot['plainDeployment'] = { name: 'api', replicas: 3, template: template(v1) };
+  plain: WorkloadSnapshot['plainDeployment'] = { name: 'api', replicas: 3, template: podTemplate(v1) };
   revisions: WorkloadSnapshot['revisions'] = {};
   selectors: Record<string, Record<string, string> | null> = { api: { 'app.kubernetes.io/name': 'api' } };
 
@@ -168,24 +146,16 @@ function drive(
   return { release: r, workload: w, commands: all, now };
 }
 
-function push(t: EngineTarget, image: string, workload: Workload, now: number, live: Release[] = []) {
-  const parsed = parsePush({ action: 'INSERT', digest: image, tag: `${repo}:v${image.slice(-1)}` });
-  if (typeof parsed === 'string') throw new Error(parsed);
-  const out = decidePush(t, parsed, `m-${image.slice(-1)}`, workload, live, now);
-  if (out.kind !== 'released') throw new Error(out.reason);
-  return out;
-}
-
 describe('blue-green decide()', () => {
   it('adopts a plain Deployment, then releases v2: switch after ready, blue scaled to zero after the delay', () => {
-    const t = target();
+    const t = blueGreenTarget();
     const cluster = new FakeCluster();
-    const started = push(t, v2, emptyWorkload('api'), 0);
+    const started = pushImage(t, v2, emptyWorkload('api'), 0);
     const end = drive(t, cluster, started.release, started.workload, 0);
 
     expect(end.release.phase).toBe('Succeeded');
-    const r0 = revisionOf(template(v1));
-    const r2 = revisionOf(greenTemplate(template(v1), v2, undefined, repo));
+    const r0 = revisionOf(podTemplate(v1));
+    const r2 = revisionOf(greenTemplate(podTemplate(v1), v2, undefined, repo));
     expect(end.workload.stable?.revision).toBe(r2);
     expect(end.workload.previous[0]?.revision).toBe(r0);
     expect(cluster.selectors.api?.['switchyard.dev/revision']).toBe(r2);
@@ -208,10 +178,14 @@ describe('blue-green decide()', () => {
   });
 
   it('waits in AwaitingPromotion with the preview Service on green at previewReplicaCount, then promote switches', () => {
-    const t = target({ autoPromotionEnabled: false, previewService: 'api-preview', previewReplicaCount: 1 });
+    const t = blueGreenTarget({
+      autoPromotionEnabled: false,
+      previewService: 'api-preview',
+      previewReplicaCount: 1,
+    });
     const cluster = new FakeCluster();
     cluster.selectors['api-preview'] = { 'app.kubernetes.io/name': 'api' };
-    const started = push(t, v2, emptyWorkload('api'), 0);
+    const started = pushImage(t, v2, emptyWorkload('api'), 0);
     const paused = drive(t, cluster, started.release, started.workload, 0);
     expect(paused.release.phase).toBe('AwaitingPromotion');
     const green = paused.release.green!;
@@ -221,7 +195,7 @@ describe('blue-green decide()', () => {
 
     const promoted = decideControl(
       t,
-      { command: 'promote', target: 'api', full: false, requestedBy: 'ana', requestId: 'req-00000001' },
+      controlMessage('promote', 'req-00000001'),
       paused.release,
       paused.workload,
       [paused.release],
@@ -237,13 +211,13 @@ describe('blue-green decide()', () => {
   });
 
   it('rolls back when green never becomes ready: the active Service never leaves blue', () => {
-    const t = target();
+    const t = blueGreenTarget();
     const cluster = new FakeCluster();
-    const first = push(t, digest('3'), emptyWorkload('api'), 0);
+    const first = pushImage(t, digest('3'), emptyWorkload('api'), 0);
     const adopted = drive(t, cluster, first.release, first.workload, 0);
     expect(adopted.release.phase).toBe('Succeeded');
     const blue = adopted.workload.stable!;
-    const next = push(t, v2, adopted.workload, adopted.now + 1000);
+    const next = pushImage(t, v2, adopted.workload, adopted.now + 1000);
     const end = drive(t, cluster, next.release, next.workload, adopted.now + 1000, false);
     expect(end.release.phase).toBe('RolledBack');
     expect(end.release.reason).toMatch(/did not become ready within 60 s/);
@@ -257,10 +231,10 @@ describe('blue-green decide()', () => {
   });
 
   it('fails with a clear reason when the active Service is missing, and changes nothing', () => {
-    const t = target();
+    const t = blueGreenTarget();
     const cluster = new FakeCluster();
     cluster.selectors = { api: null };
-    const started = push(t, v2, emptyWorkload('api'), 0);
+    const started = pushImage(t, v2, emptyWorkload('api'), 0);
     const end = drive(t, cluster, started.release, started.workload, 0);
     expect(end.release.phase).toBe('Failed');
     expect(end.release.reason).toMatch(/Service "api" not found in namespace "shop"/);
@@ -268,28 +242,17 @@ describe('blue-green decide()', () => {
   });
 
   it('refuses promote on a Succeeded release, naming it', () => {
-    const t = target();
+    const t = blueGreenTarget();
     const r = {
-      ...createRelease(
-        emptyWorkload('api'),
-        { target: 'api', targetGeneration: 1, trigger: { kind: 'push', messageId: 'm' }, image: v2 },
-        0,
-      ),
+      ...pushedRelease(v2),
       phase: 'Succeeded' as const,
     };
-    const out = decideControl(
-      t,
-      { command: 'promote', target: 'api', full: false, requestedBy: 'ana', requestId: 'req-00000002' },
-      r,
-      emptyWorkload('api'),
-      [],
-      1,
-    );
+    const out = decideControl(t, controlMessage('promote', 'req-00000002'), r, emptyWorkload('api'), [], 1);
     expect(out).toMatchObject({ kind: 'refused', reason: 'promote: release api-1 is Succeeded' });
   });
 
   it('ignores pushes that must not release, with the reason', () => {
-    const t = target({});
+    const t = blueGreenTarget({});
     t.spec.image.tagFilter = '^v\\d+$';
     const w = emptyWorkload('api');
     const ignored = (msg: Parameters<typeof parsePush>[0]) => {
@@ -305,13 +268,13 @@ describe('blue-green decide()', () => {
   });
 
   it('supersedes a release waiting for promotion; its green is deleted later, never the stable one', () => {
-    const t = target({ autoPromotionEnabled: false });
+    const t = blueGreenTarget({ autoPromotionEnabled: false });
     const cluster = new FakeCluster();
-    const first = push(t, v2, emptyWorkload('api'), 0);
+    const first = pushImage(t, v2, emptyWorkload('api'), 0);
     const paused = drive(t, cluster, first.release, first.workload, 0);
     expect(paused.release.phase).toBe('AwaitingPromotion');
     const v3 = digest('3');
-    const second = push(t, v3, paused.workload, paused.now + 1, [paused.release]);
+    const second = pushImage(t, v3, paused.workload, paused.now + 1, [paused.release]);
     expect(second.superseded).toHaveLength(1);
     const old = second.superseded[0]!;
     expect(old.phase).toBe('Superseded');
@@ -335,7 +298,7 @@ describe('blue-green decide()', () => {
 
   describe('with analysis', () => {
     const withAnalysis = (which: 'prePromotionAnalysis' | 'postPromotionAnalysis') => {
-      const t = target({ [which]: { templates: [{ templateName: 'errors' }] } });
+      const t = blueGreenTarget({ [which]: { templates: [{ templateName: 'errors' }] } });
       t.spec.analysis = {
         templates: [
           {
@@ -370,7 +333,7 @@ describe('blue-green decide()', () => {
 
     it('pre-promotion analysis passes: measured count times, then the switch', () => {
       const t = withAnalysis('prePromotionAnalysis');
-      const started = push(t, v2, emptyWorkload('api'), 0);
+      const started = pushImage(t, v2, emptyWorkload('api'), 0);
       const end = drive(t, new FakeCluster(), started.release, started.workload, 0, true, answering(0.01));
       expect(end.release.phase).toBe('Succeeded');
       const run = end.release.analysis.pre!;
@@ -384,7 +347,7 @@ describe('blue-green decide()', () => {
     it('pre-promotion analysis fails: rolled back before any traffic moved', () => {
       const t = withAnalysis('prePromotionAnalysis');
       const cluster = new FakeCluster();
-      const started = push(t, v2, emptyWorkload('api'), 0);
+      const started = pushImage(t, v2, emptyWorkload('api'), 0);
       const end = drive(t, cluster, started.release, started.workload, 0, true, answering(0.5));
       expect(end.release.phase).toBe('RolledBack');
       expect(end.release.switchedAt).toBeNull();
@@ -394,7 +357,7 @@ describe('blue-green decide()', () => {
     it('post-promotion analysis fails: traffic back on warm blue, which was never scaled down', () => {
       const t = withAnalysis('postPromotionAnalysis');
       const cluster = new FakeCluster();
-      const started = push(t, v2, emptyWorkload('api'), 0);
+      const started = pushImage(t, v2, emptyWorkload('api'), 0);
       const end = drive(t, cluster, started.release, started.workload, 0, true, answering(0.5));
       expect(end.release.phase).toBe('RolledBack');
       expect(end.release.switchedAt).not.toBeNull();
@@ -410,7 +373,7 @@ describe('blue-green decide()', () => {
     it('an unknown template is a clear failure before anything moves', () => {
       const t = withAnalysis('prePromotionAnalysis');
       t.spec.analysis = { templates: [] };
-      const started = push(t, v2, emptyWorkload('api'), 0);
+      const started = pushImage(t, v2, emptyWorkload('api'), 0);
       const end = drive(t, new FakeCluster(), started.release, started.workload, 0);
       expect(end.release.phase).toBe('RolledBack');
       expect(end.release.reason).toMatch(/analysis template "errors" not found/);
@@ -420,11 +383,7 @@ describe('blue-green decide()', () => {
 
 describe('advance()', () => {
   it('a release that ends its rollback keeps the reason it rolled back for, not the last wait', () => {
-    const base = createRelease(
-      emptyWorkload('api'),
-      { target: 'api', targetGeneration: 1, trigger: { kind: 'push', messageId: 'm' }, image: v2 },
-      0,
-    );
+    const base = pushedRelease(v2);
     const failing = advance({ ...base, phase: 'Progressing' }, 1, {
       phase: 'RollingBack',
       reason: 'background analysis failed: error-rate',

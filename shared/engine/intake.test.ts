@@ -3,36 +3,16 @@
 import { describe, expect, it } from 'vitest';
 import type { ParsedPush } from './intake.ts';
 import { parsePush, refusal } from './intake.ts';
+import { blueGreenTarget, digest, repo } from './model/fixtures.ts';
 import type { EngineTarget } from './target.ts';
 
-function target(tagFilter: string): EngineTarget {
-  return {
-    name: 'api',
-    generation: 1,
-    spec: {
-      image: { repository: 'us-docker.pkg.dev/acme/apps/api', tagFilter, untagged: 'ignore' },
-      cluster: { context: 'local' },
-      namespace: 'shop',
-      workload: 'api',
-      progressDeadlineSeconds: 600,
-      revisionHistoryLimit: 3,
-      strategy: {
-        blueGreen: {
-          activeService: 'api',
-          autoPromotionEnabled: true,
-          scaleDownDelaySeconds: 30,
-          abortScaleDownDelaySeconds: 30,
-        },
-      },
-    },
-  };
-}
+const target = (tagFilter: string): EngineTarget =>
+  blueGreenTarget(
+    {},
+    { image: { repository: repo, tagFilter, untagged: 'ignore' }, progressDeadlineSeconds: 600 },
+  );
 
-const push = (tag: string): ParsedPush => ({
-  repository: 'us-docker.pkg.dev/acme/apps/api',
-  image: `us-docker.pkg.dev/acme/apps/api@sha256:${'a'.repeat(64)}`,
-  tag,
-});
+const push = (tag: string): ParsedPush => ({ repository: repo, image: digest('a'), tag });
 
 describe('push intake tagFilter', () => {
   it('refuses a 128-character tag against ^v?(\\d+\\.?)+$ at once, and releases one that matches', () => {

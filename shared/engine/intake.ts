@@ -1,13 +1,11 @@
 // What an Artifact Registry notification means for the targets: a new release, or a recorded reason
 // why nothing happens. Pure.
+import { parseImageRef } from '../image-ref.ts';
 import type { ArtifactRegistryMessage } from '../messages.ts';
 import { matchTagFilter } from '../target/tag-filter.ts';
 import { advance } from './kernel.ts';
 import { createRelease, isBeforeSwitch, isTerminal, type Release, type Workload } from './release.ts';
 import { type EngineTarget, strategyOf } from './target.ts';
-
-const digestRef = /^(?<repository>[a-z0-9][a-z0-9._\-/:]*[a-z0-9])@(?<digest>sha256:[a-f0-9]{64})$/;
-const tagRef = /^(?<repository>[a-z0-9][a-z0-9._\-/:]*[a-z0-9]):(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/;
 
 export interface ParsedPush {
   repository: string;
@@ -16,21 +14,24 @@ export interface ParsedPush {
   tag?: string;
 }
 
-/** Reads a push notification; a string is the reason to ignore it. */
+/** Reads a push notification (shared/image-ref.ts's grammar); a string is the reason to ignore it. */
 export function parsePush(msg: ArtifactRegistryMessage): ParsedPush | string {
   if (msg.action === 'DELETE') return `${msg.tag ?? msg.digest}: a DELETE is not released`;
   if (!msg.digest) return `${msg.tag}: the notification has no digest, and Switchyard deploys by digest only`;
-  const d = digestRef.exec(msg.digest);
-  if (!d?.groups) return `${msg.digest}: not an image reference by sha256 digest`;
-  const repository = d.groups.repository!;
+  const d = parseImageRef(msg.digest);
+  if (typeof d === 'string' || !d.digest || d.tag !== undefined) {
+    return `${msg.digest}: not an image reference by sha256 digest`;
+  }
   let tag: string | undefined;
   if (msg.tag) {
-    const t = tagRef.exec(msg.tag);
-    if (!t?.groups) return `${msg.tag}: not an image reference with a tag`;
-    if (t.groups.repository !== repository) return `${msg.tag}: tag of another repository than ${repository}`;
-    tag = t.groups.tag;
+    const t = parseImageRef(msg.tag);
+    if (typeof t === 'string' || t.tag === undefined || t.digest) {
+      return `${msg.tag}: not an image reference with a tag`;
+    }
+    if (t.repository !== d.repository) return `${msg.tag}: tag of another repository than ${d.repository}`;
+    tag = t.tag;
   }
-  return { repository, image: `${repository}@${d.groups.digest}`, ...(tag ? { tag } : {}) };
+  return { repository: d.repository, image: `${d.repository}@${d.digest}`, ...(tag ? { tag } : {}) };
 }
 
 /** Why a target does not release this push, or null when it does. */

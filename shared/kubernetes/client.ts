@@ -1,13 +1,23 @@
 // Kubernetes API clients with a deadline: every request Switchyard makes is abandoned after a few
 // seconds (an 'unavailable' ClusterError), so a step's reads and writes end well inside its lease on
-// the release. The adapter (cluster.ts) and the traffic routers build their clients here;
-// KubeConfig.makeApiClient would give clients whose requests may hang as long as the socket does.
+// the release. The adapter (cluster.ts, through clusterApis()) and the traffic routers build their
+// clients here; KubeConfig.makeApiClient would give clients whose requests may hang as long as the
+// socket does.
 import {
+  AppsV1Api,
+  AutoscalingV2Api,
   type Configuration,
+  CoreV1Api,
+  CustomObjectsApi,
   createConfiguration,
+  DiscoveryV1Api,
+  EventsV1Api,
   type KubeConfig,
   type Middleware,
+  NetworkingV1Api,
+  PatchStrategy,
   ServerConfiguration,
+  setHeaderOptions,
 } from '@kubernetes/client-node';
 import { ClusterError } from './errors.ts';
 
@@ -54,3 +64,32 @@ export function apiClient<T>(
 ): T {
   return new api(clientConfiguration(kubeConfig, options));
 }
+
+/** The API groups' clients the adapter (cluster.ts) calls, sharing one configuration. */
+export interface ClusterApis {
+  apps: AppsV1Api;
+  core: CoreV1Api;
+  discovery: DiscoveryV1Api;
+  autoscaling: AutoscalingV2Api;
+  events: EventsV1Api;
+  custom: CustomObjectsApi;
+  networking: NetworkingV1Api;
+}
+
+/** Every client the adapter needs, built on one clientConfiguration() (one deadline, one count). */
+export function clusterApis(kubeConfig: KubeConfig, options: ClientOptions = {}): ClusterApis {
+  const configuration = clientConfiguration(kubeConfig, options);
+  return {
+    apps: new AppsV1Api(configuration),
+    core: new CoreV1Api(configuration),
+    discovery: new DiscoveryV1Api(configuration),
+    autoscaling: new AutoscalingV2Api(configuration),
+    events: new EventsV1Api(configuration),
+    custom: new CustomObjectsApi(configuration),
+    networking: new NetworkingV1Api(configuration),
+  };
+}
+
+// Patches are JSON merge patches: they say the resulting values, and `null` removes a key, which
+// is what replacing a Service selector needs. The client's default would be a JSON patch.
+export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

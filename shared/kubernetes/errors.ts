@@ -24,6 +24,22 @@ export class ClusterError extends Error {
   }
 }
 
+/**
+ * A refusal of the serving guard: the Deployment still serves (or is still listed) behind
+ * `service`, which `routes` (e.g. `HTTPRoute "web"`) send traffic to, if any. Kind 'in-use'; the
+ * step that hit it records it in the release history.
+ */
+export class ServingRefusal extends ClusterError {
+  readonly service: string | undefined;
+  readonly routes: string[];
+  constructor(message: string, service?: string, routes: string[] = []) {
+    super('in-use', message);
+    this.name = 'ServingRefusal';
+    this.service = service;
+    this.routes = routes;
+  }
+}
+
 /** Runs one API call, turning its failure into a ClusterError that names `what`. */
 export async function attempt<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {

@@ -1,4 +1,4 @@
-// The serving guard's rules (SPEC §14: never take down what serves), pure. cluster.ts guard() reads
+// The serving guard's rules (SPEC §14: never take down what serves), pure. deployment-writes.ts (refuseIfServing) reads
 // the target's Services and its router's objects live and applies these before every scale to zero
 // and every delete of a Deployment.
 //

@@ -1,8 +1,9 @@
 // Pure construction of revisions: the revision hash of a pod template, the green template of a
-// release, and the Deployment that runs one revision. No I/O; the adapter in cluster.ts applies them.
+// release, and the Deployment that runs one revision. No I/O; deployment-writes.ts applies them.
 import { createHash } from 'node:crypto';
 import type { V1Deployment, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { invalid } from '../errors.ts';
+import { splitImageRef } from '../image-ref.ts';
 import { annotations, labels, managerName, type RevisionSpec } from './types.ts';
 
 /**
@@ -56,10 +57,7 @@ function sortKeys(value: unknown): unknown {
  * before the last slash is a registry port, not a tag (`localhost:5000/api`).
  */
 export function imageRepository(image: string): string {
-  const at = image.indexOf('@');
-  const withoutDigest = at === -1 ? image : image.slice(0, at);
-  const colon = withoutDigest.lastIndexOf(':');
-  return colon > withoutDigest.lastIndexOf('/') ? withoutDigest.slice(0, colon) : withoutDigest;
+  return splitImageRef(image).repository;
 }
 
 /**

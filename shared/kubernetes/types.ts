@@ -1,5 +1,6 @@
 // What Switchyard reads from and asks of a cluster, in its own words. The Kubernetes adapter
-// (shared/kubernetes/cluster.ts) turns these into API calls; the engine only sees these shapes.
+// (shared/kubernetes/cluster.ts and the files it hands operations to) turns these into API calls;
+// the engine only sees these shapes.
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 
 /** Where a target's cluster is: a GKE cluster resource name, or a kubeconfig context (local clusters). */

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { staticRefusal } from '../egress/policy.ts';
 import type { Phase } from '../engine/release.ts';
+import { dns1123Label } from '../target/names.ts';
 
 /** Groups of events a notifier can ask for, besides single phases. */
 export const eventGroups = {
@@ -104,11 +105,9 @@ const webhookSchema = z
 
 export const notifierSchema = z
   .strictObject({
-    name: z
-      .string()
-      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label like team-slack')
-      .max(63, 'must be at most 63 characters')
-      .describe('Name of the notifier, unique within the target (shown in logs and delivery records).'),
+    name: dns1123Label.describe(
+      'Name of the notifier, unique within the target (shown in logs and delivery records).',
+    ),
     on: filterSchema,
     slack: slackSchema.optional(),
     webhook: webhookSchema.optional(),

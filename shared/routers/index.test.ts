@@ -1,6 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { canarySchema } from '../target/canary.ts';
-import { routeObjectsFor } from './index.ts';
+import { providerDefinitions } from '../analysis/providers/schemas.ts';
+import { switchyardRules } from '../rbac.ts';
+import { type CanaryStrategy, canarySchema } from '../target/canary.ts';
+import { routeObjectsFor, routerFor } from './index.ts';
+import { routerDefinitions } from './registry.ts';
 
 const canary = (trafficRouting?: unknown) =>
   canarySchema.parse({ stableService: 'web-stable', canaryService: 'web-canary', trafficRouting });
@@ -21,5 +24,39 @@ describe('routeObjectsFor', () => {
 
   test('the replica-ratio router has no route objects (its Services are the target’s own)', () => {
     expect(routeObjectsFor(canary())).toEqual([]);
+  });
+});
+
+describe('the router registry', () => {
+  test('a trafficRouting with an unknown router is refused by the schema, naming the known keys', () => {
+    const parsed = canarySchema.safeParse({
+      stableService: 'web-stable',
+      canaryService: 'web-canary',
+      trafficRouting: { istio: { virtualService: 'web' } },
+    });
+    expect(parsed.success).toBe(false);
+  });
+
+  test('a stored canary naming an unknown router is an error, never replica ratio', () => {
+    const stored = { ...canary(), trafficRouting: { istio: {} } } as unknown as CanaryStrategy;
+    expect(() => routerFor(stored)).toThrow(
+      'trafficRouting must name exactly one router (gatewayAPI, nginx), not istio',
+    );
+    const two = { ...canary(), trafficRouting: { gatewayAPI: {}, nginx: {} } } as unknown as CanaryStrategy;
+    expect(() => routerFor(two)).toThrow(/exactly one router/);
+  });
+
+  test('each router is found by its key; none without trafficRouting', () => {
+    expect(routerFor(canary({ nginx: { stableIngress: 'shop' } })).kind).toBe('nginx');
+    expect(routerFor(canary({ gatewayAPI: { httpRoute: 'web' } })).kind).toBe('gatewayAPI');
+    expect(routerFor(canary()).kind).toBe('none');
+  });
+
+  test("Switchyard's Role holds each router's and each provider's rules, from their definitions", () => {
+    for (const d of [...routerDefinitions, ...providerDefinitions]) {
+      for (const rule of d.rules) expect(switchyardRules).toContainEqual(rule);
+    }
+    const resources = switchyardRules.flatMap((r) => r.resources);
+    expect(new Set(resources).size).toBe(resources.length);
   });
 });

@@ -43,9 +43,14 @@ describe('a malformed control message', () => {
     const result = await runControl(d, data);
     const reason =
       'malformed control message: ful: unknown field (did you mean full?); a control message has only command, target, release, full, requestedBy, reason, requestId, idToken';
-    expect(result).toEqual({ outcome: 'refused', reason, releaseId: null });
+    expect(result).toEqual({ outcome: 'refused', code: 'malformed', reason, releaseId: null });
     // Answered under its (valid) request id, so the sender learns why.
-    expect(answers[promote.requestId]).toMatchObject({ outcome: 'refused', reason, command: 'promote' });
+    expect(answers[promote.requestId]).toMatchObject({
+      outcome: 'refused',
+      code: 'malformed',
+      reason,
+      command: 'promote',
+    });
     expect(lines).toEqual([
       expect.objectContaining({ severity: 'WARNING', message: reason, fields: { message: data } }),
     ]);
@@ -71,6 +76,7 @@ describe('a control message whose sender is not verified', () => {
     const result = await runControl(d, promote);
     expect(result).toEqual({
       outcome: 'refused',
+      code: 'unauthenticated',
       reason:
         'promote: not signed in: the message carries no ID token (idToken); `switchyard` sends one from Application Default Credentials',
       releaseId: null,

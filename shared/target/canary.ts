@@ -4,13 +4,11 @@
 import { z } from 'zod';
 import { analysisRefSchema } from '../analysis/schema.ts';
 import { durationSeconds } from '../duration.ts';
-import { gatewayHttpRouteConfigSchema } from '../routers/gateway-httproute/schema.ts';
-import { nginxCanaryConfigSchema } from '../routers/nginx-canary/schema.ts';
+// Each router's configuration comes from its definition, never copied: what validate accepts is
+// what the router accepts.
+import { trafficRoutingSchema } from '../routers/registry.ts';
+import { serviceName } from './names.ts';
 
-const serviceName = z
-  .string()
-  .max(63, 'must be at most 63 characters')
-  .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, 'must be a Service name (DNS-1035 label)');
 const seconds = durationSeconds({ whole: true });
 
 const headerRoute = z.strictObject({
@@ -44,17 +42,6 @@ const step = z.union([
     ]),
   }),
   z.strictObject({ setHeaderRoute: headerRoute }),
-]);
-
-// Each router's configuration is its own schema, imported, never copied: what validate accepts is
-// what the router accepts (issue 12).
-export const trafficRoutingSchema = z.union([
-  z.strictObject({ gatewayAPI: gatewayHttpRouteConfigSchema }),
-  z.strictObject({
-    nginx: nginxCanaryConfigSchema.describe(
-      "NGINX Ingress: a canary Ingress `<stableIngress>-canary` beside the user's Ingress.",
-    ),
-  }),
 ]);
 
 export const canarySchema = z

@@ -2,7 +2,9 @@
 // with the path and line of its context, naming the contexts there are.
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { checkClusterContexts, parseReleaseTargets, type ReleaseTarget } from './schema.ts';
+import { checkClusterContexts } from './references.ts';
+import type { ReleaseTarget } from './schema.ts';
+import { parseReleaseTargets } from './yaml.ts';
 
 function targets(...clusters: object[]): ReleaseTarget[] {
   const text = clusters

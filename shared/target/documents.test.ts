@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { documentsOf, validateDocuments } from './documents.ts';
-import { parseReleaseTargets } from './schema.ts';
+import { parseReleaseTargets } from './yaml.ts';
 
 const target = (name: string, labels?: Record<string, string>) => ({
   apiVersion: 'switchyard.dev/v1alpha1',

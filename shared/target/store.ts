@@ -1,25 +1,28 @@
 // ReleaseTargets in Firestore: collection `targets`, one document per target, id = metadata.name;
 // named analysis templates (SPEC §7) in collection `analysisTemplates`, id = the template's name.
-// A stored document is validated again when it is read: a document written by an older version,
-// or edited by hand, is reported as invalid and never acted on.
+// What a document holds, and how it is validated again when read, is stored.ts.
 import {
-  type DocumentData,
+  type DocumentReference,
+  type DocumentSnapshot,
   FieldValue,
   type Firestore,
   type QuerySnapshot,
-  type Timestamp,
+  type Transaction,
 } from '@google-cloud/firestore';
 import { referencedTemplateNames } from '../analysis/named.ts';
 import type { AnalysisTemplate } from '../analysis/schema.ts';
+import { apiVersion, type ReleaseTarget } from './schema.ts';
 import {
-  analysisTemplateKind,
-  apiVersion,
-  kind,
-  type ReleaseTarget,
-  type TargetError,
-  validateAnalysisTemplate,
-  validateReleaseTarget,
-} from './schema.ts';
+  type InvalidStoredTarget,
+  InvalidStoredTargetError,
+  InvalidStoredTemplateError,
+  readTarget,
+  readTemplate,
+  type StoredTarget,
+  type StoredTemplate,
+  type TargetDocument,
+  type TemplateDocument,
+} from './stored.ts';
 
 export const targetsCollection = 'targets';
 export const analysisTemplatesCollection = 'analysisTemplates';
@@ -32,57 +35,6 @@ export interface ApplyOutcome {
   name: string;
   result: ApplyResult;
   generation: number;
-}
-
-/** A target as stored, with who stored it and when. */
-export interface StoredTarget {
-  target: ReleaseTarget;
-  /** Starts at 1 and increments each time the spec changes (a metadata-only change keeps it). */
-  generation: number;
-  appliedAt: Date;
-  appliedBy: string;
-}
-
-/** A named analysis template as stored, with who stored it and when. */
-export interface StoredTemplate {
-  template: AnalysisTemplate;
-  /** Starts at 1 and increments each time the spec changes. */
-  generation: number;
-  appliedAt: Date;
-  appliedBy: string;
-}
-
-/** A stored document that no longer passes the schema; it is reported, not used. */
-export interface InvalidStoredTarget {
-  /** The Firestore document id. */
-  name: string;
-  errors: TargetError[];
-}
-
-/** Raised by `get` for a stored target that no longer passes the schema. Retrying cannot help. */
-export class InvalidStoredTargetError extends Error {
-  readonly kind = 'invalid-stored-target';
-  readonly errors: TargetError[];
-  constructor(invalid: InvalidStoredTarget) {
-    super(
-      `stored target "${invalid.name}" is invalid (${invalid.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}): ` +
-        'apply its file again with `switchyard apply -f`',
-    );
-    this.errors = invalid.errors;
-  }
-}
-
-/** Raised by `templates` for a stored template that no longer passes the schema. */
-export class InvalidStoredTemplateError extends Error {
-  readonly kind = 'invalid-stored-template';
-  readonly errors: TargetError[];
-  constructor(invalid: InvalidStoredTarget) {
-    super(
-      `stored analysis template "${invalid.name}" is invalid (${invalid.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}): ` +
-        'apply its file again with `switchyard apply -f`',
-    );
-    this.errors = invalid.errors;
-  }
 }
 
 /**
@@ -102,25 +54,6 @@ export class MissingTemplatesError extends Error {
   }
 }
 
-/** The Firestore document of a target (`appliedAt` is a server timestamp). */
-interface TargetDocument {
-  apiVersion: string;
-  metadata: ReleaseTarget['metadata'];
-  spec: ReleaseTarget['spec'];
-  generation: number;
-  appliedAt: Timestamp | FieldValue;
-  appliedBy: string;
-}
-
-/** The Firestore document of a named template: its spec without the name, which is the id. */
-interface TemplateDocument {
-  apiVersion: string;
-  spec: Omit<AnalysisTemplate, 'name'>;
-  generation: number;
-  appliedAt: Timestamp | FieldValue;
-  appliedBy: string;
-}
-
 // Firestore keeps a transaction to 500 writes; a file larger than that cannot be all-or-nothing.
 const maxDocumentsPerApply = 500;
 
@@ -138,6 +71,92 @@ function canonical(value: unknown): string {
 /** A deep copy without `undefined` fields (Firestore refuses them unless told to ignore them). */
 function plain<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** Refuses what cannot be applied as one file: names used twice, more documents than one transaction takes. */
+function checkApplicable(targets: readonly ReleaseTarget[], templates: readonly AnalysisTemplate[]): void {
+  const names = targets.map((t) => t.metadata.name);
+  if (new Set(names).size !== names.length) throw new Error('apply: target names must be unique');
+  const templateNames = templates.map((t) => t.name);
+  if (new Set(templateNames).size !== templateNames.length)
+    throw new Error('apply: analysis template names must be unique');
+  if (targets.length + templates.length > maxDocumentsPerApply) {
+    throw new Error(
+      `apply: ${targets.length + templates.length} documents in one file; at most ${maxDocumentsPerApply} can be applied at once: split the file`,
+    );
+  }
+}
+
+/** The stored templates the targets reference: neither inline nor among the file's `templates`. */
+function storedTemplateNames(
+  targets: readonly ReleaseTarget[],
+  templates: readonly AnalysisTemplate[],
+): string[] {
+  const inFile = new Set(templates.map((t) => t.name));
+  return [
+    ...new Set(
+      targets.flatMap((t) => {
+        const inline = new Set((t.spec.analysis?.templates ?? []).map((x) => x.name));
+        return referencedTemplateNames(t).filter((n) => !inline.has(n) && !inFile.has(n));
+      }),
+    ),
+  ];
+}
+
+/** Writes `template` in `tx` unless the stored one (`snap`) equals it; what that did. */
+function applyTemplate(
+  tx: Transaction,
+  ref: DocumentReference,
+  snap: DocumentSnapshot,
+  template: AnalysisTemplate,
+  appliedBy: string,
+): ApplyOutcome {
+  const before = snap.exists ? (snap.data() as Partial<TemplateDocument>) : undefined;
+  const storedGeneration = typeof before?.generation === 'number' ? before.generation : 0;
+  const { name, ...spec } = template;
+  const specChanged = canonical(before?.spec) !== canonical(spec);
+  if (before && !specChanged && before.apiVersion === apiVersion) {
+    return { name, result: 'unchanged', generation: storedGeneration };
+  }
+  const generation = specChanged ? storedGeneration + 1 : storedGeneration;
+  const doc: TemplateDocument = {
+    apiVersion,
+    spec: plain(spec),
+    generation,
+    appliedAt: FieldValue.serverTimestamp(),
+    appliedBy,
+  };
+  tx.set(ref, doc);
+  return { name, result: before ? 'configured' : 'created', generation };
+}
+
+/** Writes `target` in `tx` unless the stored one (`snap`) equals it; what that did. */
+function applyTarget(
+  tx: Transaction,
+  ref: DocumentReference,
+  snap: DocumentSnapshot,
+  target: ReleaseTarget,
+  appliedBy: string,
+): ApplyOutcome {
+  const before = snap.exists ? (snap.data() as Partial<TargetDocument>) : undefined;
+  const storedGeneration = typeof before?.generation === 'number' ? before.generation : 0;
+  const specChanged = canonical(before?.spec) !== canonical(target.spec);
+  const metadataChanged = canonical(before?.metadata) !== canonical(target.metadata);
+  const versionChanged = before?.apiVersion !== apiVersion;
+  if (before && !specChanged && !metadataChanged && !versionChanged) {
+    return { name: target.metadata.name, result: 'unchanged', generation: storedGeneration };
+  }
+  const generation = specChanged ? storedGeneration + 1 : storedGeneration;
+  const doc: TargetDocument = {
+    apiVersion,
+    metadata: plain(target.metadata),
+    spec: plain(target.spec),
+    generation,
+    appliedAt: FieldValue.serverTimestamp(),
+    appliedBy,
+  };
+  tx.set(ref, doc);
+  return { name: target.metadata.name, result: before ? 'configured' : 'created', generation };
 }
 
 /** Reads and writes ReleaseTargets in Firestore. */
@@ -172,28 +191,11 @@ export class TargetStore {
     appliedBy: string,
     templates: readonly AnalysisTemplate[] = [],
   ): Promise<{ targets: ApplyOutcome[]; templates: ApplyOutcome[] }> {
-    const names = targets.map((t) => t.metadata.name);
-    if (new Set(names).size !== names.length) throw new Error('apply: target names must be unique');
-    const templateNames = templates.map((t) => t.name);
-    if (new Set(templateNames).size !== templateNames.length)
-      throw new Error('apply: analysis template names must be unique');
-    if (targets.length + templates.length > maxDocumentsPerApply) {
-      throw new Error(
-        `apply: ${targets.length + templates.length} documents in one file; at most ${maxDocumentsPerApply} can be applied at once: split the file`,
-      );
-    }
+    checkApplicable(targets, templates);
     if (targets.length + templates.length === 0) return { targets: [], templates: [] };
     const targetRefs = targets.map((t) => this.#collection().doc(t.metadata.name));
     const templateRefs = templates.map((t) => this.#templates().doc(t.name));
-    const inFile = new Set(templateNames);
-    const storedRefs = [
-      ...new Set(
-        targets.flatMap((t) => {
-          const inline = new Set((t.spec.analysis?.templates ?? []).map((x) => x.name));
-          return referencedTemplateNames(t).filter((n) => !inline.has(n) && !inFile.has(n));
-        }),
-      ),
-    ].map((n) => this.#templates().doc(n));
+    const storedRefs = storedTemplateNames(targets, templates).map((n) => this.#templates().doc(n));
     return this.#db.runTransaction(async (tx) => {
       // Results are computed inside the callback: a retried transaction recomputes them from what
       // it read on that attempt. Firestore wants every read of a transaction before its writes.
@@ -202,51 +204,12 @@ export class TargetStore {
       const templateSnaps = snapshots.slice(targetRefs.length, targetRefs.length + templateRefs.length);
       const gone = snapshots.slice(targetRefs.length + templateRefs.length).filter((snap) => !snap.exists);
       if (gone.length > 0) throw new MissingTemplatesError(gone.map((snap) => snap.id));
-
-      const templateResults = templates.map((template, i): ApplyOutcome => {
-        const snap = templateSnaps[i]!;
-        const before = snap.exists ? (snap.data() as Partial<TemplateDocument>) : undefined;
-        const storedGeneration = typeof before?.generation === 'number' ? before.generation : 0;
-        const { name, ...spec } = template;
-        const specChanged = canonical(before?.spec) !== canonical(spec);
-        if (before && !specChanged && before.apiVersion === apiVersion) {
-          return { name, result: 'unchanged', generation: storedGeneration };
-        }
-        const generation = specChanged ? storedGeneration + 1 : storedGeneration;
-        const doc: TemplateDocument = {
-          apiVersion,
-          spec: plain(spec),
-          generation,
-          appliedAt: FieldValue.serverTimestamp(),
-          appliedBy,
-        };
-        tx.set(templateRefs[i]!, doc);
-        return { name, result: before ? 'configured' : 'created', generation };
-      });
-
-      const targetResults = targets.map((target, i): ApplyOutcome => {
-        const ref = targetRefs[i]!;
-        const snap = targetSnaps[i]!;
-        const before = snap.exists ? (snap.data() as Partial<TargetDocument>) : undefined;
-        const storedGeneration = typeof before?.generation === 'number' ? before.generation : 0;
-        const specChanged = canonical(before?.spec) !== canonical(target.spec);
-        const metadataChanged = canonical(before?.metadata) !== canonical(target.metadata);
-        const versionChanged = before?.apiVersion !== apiVersion;
-        if (before && !specChanged && !metadataChanged && !versionChanged) {
-          return { name: target.metadata.name, result: 'unchanged', generation: storedGeneration };
-        }
-        const generation = specChanged ? storedGeneration + 1 : storedGeneration;
-        const doc: TargetDocument = {
-          apiVersion,
-          metadata: plain(target.metadata),
-          spec: plain(target.spec),
-          generation,
-          appliedAt: FieldValue.serverTimestamp(),
-          appliedBy,
-        };
-        tx.set(ref, doc);
-        return { name: target.metadata.name, result: before ? 'configured' : 'created', generation };
-      });
+      const templateResults = templates.map((template, i) =>
+        applyTemplate(tx, templateRefs[i]!, templateSnaps[i]!, template, appliedBy),
+      );
+      const targetResults = targets.map((target, i) =>
+        applyTarget(tx, targetRefs[i]!, targetSnaps[i]!, target, appliedBy),
+      );
       return { targets: targetResults, templates: templateResults };
     });
   }
@@ -324,94 +287,4 @@ export class TargetStore {
     targets.sort((a, b) => a.target.metadata.name.localeCompare(b.target.metadata.name));
     return { targets, invalid };
   }
-}
-
-/**
- * A stored (parsed) template spec turned back into the form the schema reads: the parser turns a
- * metric's `provider: {prometheus: {...}}` into `{kind: 'prometheus', config: {...}}`, and the
- * schema would refuse that shape. Everything else of the parsed form (durations in seconds,
- * defaults filled in) parses to itself. Anything unexpected is passed on as it is, for the schema
- * to report.
- */
-function asWritten(spec: unknown): unknown {
-  if (!spec || typeof spec !== 'object' || !Array.isArray((spec as { metrics?: unknown }).metrics))
-    return spec;
-  const { metrics } = spec as { metrics: unknown[] };
-  return {
-    ...spec,
-    metrics: metrics.map((m) => {
-      const provider = (m as { provider?: unknown } | null)?.provider as { kind?: unknown; config?: unknown };
-      if (
-        !provider ||
-        typeof provider.kind !== 'string' ||
-        Object.keys(provider).length !== 2 ||
-        !('config' in provider)
-      )
-        return m;
-      return { ...(m as object), provider: { [provider.kind]: provider.config } };
-    }),
-  };
-}
-
-/** A stored target spec with its inline templates in the form the schema reads (see asWritten). */
-function targetSpecAsWritten(spec: unknown): unknown {
-  const analysis = (spec as { analysis?: { templates?: unknown } } | null)?.analysis;
-  if (!analysis || !Array.isArray(analysis.templates)) return spec;
-  return { ...(spec as object), analysis: { ...analysis, templates: analysis.templates.map(asWritten) } };
-}
-
-/** The problems of the bookkeeping fields apply writes beside a spec. */
-function bookkeepingErrors(data: DocumentData): TargetError[] {
-  const errors: TargetError[] = [];
-  const bookkeeping = (field: string, ok: boolean) => {
-    if (!ok) errors.push({ document: 0, path: field, message: 'missing or of the wrong type' });
-  };
-  bookkeeping('generation', Number.isInteger(data.generation) && data.generation >= 1);
-  bookkeeping('appliedAt', typeof data.appliedAt?.toDate === 'function');
-  bookkeeping('appliedBy', typeof data.appliedBy === 'string');
-  return errors;
-}
-
-/** Validates a stored template document against the schema; its name is the document id. */
-function readTemplate(id: string, data: DocumentData): StoredTemplate | InvalidStoredTarget {
-  const result = validateAnalysisTemplate(
-    {
-      apiVersion: data.apiVersion,
-      kind: analysisTemplateKind,
-      metadata: { name: id },
-      spec: asWritten(data.spec),
-    },
-    null,
-  );
-  const errors = [...('errors' in result ? result.errors : []), ...bookkeepingErrors(data)];
-  if (errors.length > 0 || !('template' in result)) return { name: id, errors };
-  return {
-    template: result.template,
-    generation: data.generation as number,
-    appliedAt: (data.appliedAt as Timestamp).toDate(),
-    appliedBy: data.appliedBy as string,
-  };
-}
-
-/** Validates a stored document against the schema and its own id. */
-export function readTarget(id: string, data: DocumentData): StoredTarget | InvalidStoredTarget {
-  const result = validateReleaseTarget(
-    { apiVersion: data.apiVersion, kind, metadata: data.metadata, spec: targetSpecAsWritten(data.spec) },
-    null,
-  );
-  const errors: TargetError[] = [...('errors' in result ? result.errors : []), ...bookkeepingErrors(data)];
-  if ('target' in result && result.target.metadata.name !== id) {
-    errors.push({
-      document: 0,
-      path: 'metadata.name',
-      message: `is "${result.target.metadata.name}" but the document id is "${id}"`,
-    });
-  }
-  if (errors.length > 0 || !('target' in result)) return { name: id, errors };
-  return {
-    target: result.target,
-    generation: data.generation as number,
-    appliedAt: (data.appliedAt as Timestamp).toDate(),
-    appliedBy: data.appliedBy as string,
-  };
 }

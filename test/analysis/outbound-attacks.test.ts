@@ -13,7 +13,7 @@ import { waitFor } from '../../infra/local/process.ts';
 import { collections } from '../../shared/adapters/store.ts';
 import type { Release } from '../../shared/engine/release.ts';
 import type { NotificationRecord } from '../../shared/runtime/notify.ts';
-import { validateReleaseTarget } from '../../shared/target/schema.ts';
+import { validateReleaseTarget } from '../../shared/target/validate.ts';
 import { grantSecret, resolveHost } from '../support/installation.ts';
 import { startReceiver } from '../support/receiver.ts';
 import { type Fixture, type FixtureOptions, releaseFixture } from '../support/release.ts';

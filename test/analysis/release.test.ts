@@ -11,8 +11,8 @@ import { backfill, type PrometheusState, startPrometheus } from '../../infra/loc
 import { stopProcessGroup } from '../../infra/local/process.ts';
 import { LocalStack } from '../../infra/local/stack.ts';
 import type { AnalysisRun } from '../../shared/analysis/run.ts';
-import { validateAnalysisTemplate } from '../../shared/target/schema.ts';
 import { TargetStore } from '../../shared/target/store.ts';
+import { validateAnalysisTemplate } from '../../shared/target/validate.ts';
 import { testFirestore } from '../support/clients.ts';
 import { releaseHarness } from '../support/harness.ts';
 import { stack, uniqueId } from '../support/stack.ts';

@@ -1,5 +1,5 @@
 // Switchyard's Kubernetes rights, for real: the functions of the local stack reach the cluster as a
-// user who holds nothing but the Role of shared/kubernetes/rbac.ts in the target's namespace (the
+// user who holds nothing but the Role of shared/rbac.ts in the target's namespace (the
 // stack's admin impersonates the function's Google identity, as GKE would authenticate it). A full
 // release must succeed with that alone, and the same identity must be refused everywhere else.
 import { randomUUID } from 'node:crypto';
@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { waitFor } from '../../infra/local/process.ts';
 import type { PushRecord } from '../../shared/adapters/store.ts';
-import { rbacManifests } from '../../shared/kubernetes/rbac.ts';
+import { rbacManifests } from '../../shared/rbac.ts';
 import { releaseHarness } from '../support/harness.ts';
 import { createTestNamespace, deleteNamespace, stackKubeClients } from '../support/kube.ts';
 import { createStableIngress, hpa } from '../support/kube-fixtures.ts';
@@ -84,7 +84,7 @@ async function status(call: () => Promise<unknown>): Promise<number> {
 const revisionLabel = 'switchyard.dev/revision';
 const { start } = releaseHarness({ requireSamples: true });
 
-describe('Switchyard with only its Role (shared/kubernetes/rbac.ts)', () => {
+describe('Switchyard with only its Role (shared/rbac.ts)', () => {
   let member: string;
   let context: string;
   beforeAll(() => {

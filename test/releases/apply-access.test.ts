@@ -116,6 +116,7 @@ describe('apply goes through the control function', () => {
     const why = `apply: ${mallory} may not apply target ${name}: no rule of spec.access grants them apply`;
     expect(refused).toMatchObject({
       outcome: 'refused',
+      code: 'forbidden',
       requestedBy: mallory,
       reason: `documents[0]: ${why}; nothing was applied`,
       errors: [{ document: 0, path: 'documents[0]', message: why }],

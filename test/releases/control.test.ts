@@ -58,7 +58,11 @@ describe('control messages', () => {
 
     // A second abort is refused with the reason, and recorded in the history.
     const again = await answer(f, await f.control('abort'));
-    expect(again).toMatchObject({ outcome: 'refused', reason: `abort: release ${waiting.id} is Aborted` });
+    expect(again).toMatchObject({
+      outcome: 'refused',
+      code: 'ended',
+      reason: `abort: release ${waiting.id} is Aborted`,
+    });
   });
 
   it('undo while v1 is still warm (within scaleDownDelaySeconds): traffic back on v1 within one step', async () => {

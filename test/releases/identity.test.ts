@@ -82,6 +82,7 @@ describe('who asked is verified', () => {
         const answer = await f.answer(id);
         expect(answer, what).toMatchObject({
           outcome: 'refused',
+          code: 'unauthenticated',
           requestedBy: null,
           claimedBy: testUser,
           command: 'promote',
@@ -171,7 +172,13 @@ describe('who may do what, per target', () => {
       ];
       for (const [who, command, reason] of refusals) {
         const answer = await f.answer(await f.control(command, { as: who }));
-        expect(answer).toMatchObject({ outcome: 'refused', requestedBy: who, reason, releaseId: waiting.id });
+        expect(answer).toMatchObject({
+          outcome: 'refused',
+          code: 'forbidden',
+          requestedBy: who,
+          reason,
+          releaseId: waiting.id,
+        });
       }
       // Mallory's own target, next door: her promote is applied.
       expect(await g.answer(await g.control('promote', { as: mallory }))).toMatchObject({

@@ -73,6 +73,7 @@ describe('strict input', () => {
         });
         expect(answer).toMatchObject({
           outcome: 'refused',
+          code: 'malformed',
           reason: expect.stringMatching(/^malformed control message: /),
         });
       }

@@ -5,10 +5,10 @@ import type { MetricProvider } from '../provider.ts';
 import { cloudMonitoringProvider } from './cloud-monitoring/index.ts';
 import { jobProvider } from './job/index.ts';
 import { prometheusProvider } from './prometheus/index.ts';
-import type { ProviderKind } from './schemas.ts';
+import type { ProviderConfigs, ProviderKind } from './schemas.ts';
 import { webProvider } from './web/index.ts';
 
-export const providers: Record<ProviderKind, MetricProvider<never>> = {
+export const providers: { [K in ProviderKind]: MetricProvider<ProviderConfigs[K]> } = {
   prometheus: prometheusProvider(),
   cloudMonitoring: cloudMonitoringProvider(),
   web: webProvider,

@@ -1,15 +1,28 @@
-// The configuration schema of every metric provider, by the key that names it in a metric's
-// `provider:` (a typed map: an unknown key is an error, never a silent fallback).
-import { cloudMonitoringConfigSchema } from './cloud-monitoring/schema.ts';
-import { jobConfigSchema } from './job/schema.ts';
-import { prometheusConfigSchema } from './prometheus/schema.ts';
-import { webConfigSchema } from './web/schema.ts';
+// The metric providers a metric's `provider:` may name, by their definitions (key, schema, rights):
+// the analysis schema, the Kubernetes Role and the docs are built from this list. Their code is
+// registered by key in ./index.ts, which the compiler holds to this list.
+import type { z } from 'zod';
+import { cloudMonitoringDefinition } from './cloud-monitoring/definition.ts';
+import { jobDefinition } from './job/definition.ts';
+import { prometheusDefinition } from './prometheus/definition.ts';
+import { webDefinition } from './web/definition.ts';
 
-export const providerSchemas = {
-  prometheus: prometheusConfigSchema,
-  cloudMonitoring: cloudMonitoringConfigSchema,
-  web: webConfigSchema,
-  job: jobConfigSchema,
-} as const;
+export const providerDefinitions = [
+  prometheusDefinition,
+  cloudMonitoringDefinition,
+  webDefinition,
+  jobDefinition,
+] as const;
 
-export type ProviderKind = keyof typeof providerSchemas;
+type Definitions = typeof providerDefinitions;
+
+/** A provider's key under a metric's `provider:`. */
+export type ProviderKind = Definitions[number]['key'];
+
+/** The configuration schema of each provider, by key (a typed map: an unknown key is an error). */
+export const providerSchemas = Object.fromEntries(providerDefinitions.map((d) => [d.key, d.schema])) as {
+  [D in Definitions[number] as D['key']]: D['schema'];
+};
+
+/** The configuration type of each provider, by key. */
+export type ProviderConfigs = { [K in ProviderKind]: z.output<(typeof providerSchemas)[K]> };

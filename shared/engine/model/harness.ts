@@ -35,15 +35,11 @@
 //   MODEL_STATS=1           print the runs and seed of every property
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import type { RouterKind } from './cluster.ts';
-import {
-  type ControlCommand,
-  describeEvent,
-  type Event,
-  type Scenario,
-  System,
-  type Violation,
-} from './system.ts';
+import type { RouterKind } from './cluster-objects.ts';
+import { type ControlCommand, describeEvent, type Event } from './events.ts';
+import type { Scenario } from './scenario.ts';
+import type { Violation } from './state.ts';
+import { System } from './system.ts';
 
 const scale = Number(process.env.MODEL_RUNS ?? '1');
 const ignored = new Set((process.env.MODEL_IGNORE ?? '').split(',').filter(Boolean));

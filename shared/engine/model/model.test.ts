@@ -17,7 +17,7 @@ import {
   serving,
   servingGroup,
 } from './harness.ts';
-import type { Scenario } from './system.ts';
+import type { Scenario } from './scenario.ts';
 
 const mine = new Set(['blue-green', 'blue-green with previewService', 'canary, gatewayAPI HTTPRoute']);
 

@@ -7,6 +7,7 @@
 // re-validation of a stored target all refuse what the router refuses.
 import { z } from 'zod';
 import { nginxAnnotations } from '../../kubernetes/guard.ts';
+import { dns1123Subdomain } from '../../target/names.ts';
 
 /** The ingress-nginx canary annotations (defined once, beside the serving guard that reads them). */
 export { nginxAnnotations };
@@ -43,13 +44,11 @@ export function refusedAnnotation(key: string): string | null {
 }
 
 // A DNS-1123 subdomain (Ingress names), short enough that the canary's name still is one.
-const ingressName = z
-  .string()
-  .max(253 - canarySuffix.length, `at most ${253 - canarySuffix.length} characters, so "<name>-canary" fits`)
-  .regex(
-    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
-    'must be an Ingress name (DNS-1123 subdomain): lower-case letters, digits, "-" and ".", starting and ending with a letter or digit',
-  );
+const ingressName = dns1123Subdomain(
+  'an Ingress name',
+  253 - canarySuffix.length,
+  `at most ${253 - canarySuffix.length} characters, so "<name>-canary" fits`,
+);
 
 // An annotation key: an optional DNS-subdomain prefix and "/", then a name of at most 63 characters.
 const annotationKey = z

@@ -2,21 +2,22 @@
 # uses, bound to the functions' Google identities (GKE authenticates a Google service account as the
 # Kubernetes user named by its email). Nothing cluster-wide: no ClusterRole, no ClusterRoleBinding.
 #
-# local.rules mirrors switchyardRules in shared/kubernetes/rbac.ts; infra/terraform/terraform.test.ts
+# local.rules mirrors switchyardRules in shared/rbac.ts (the engine's rules, then each metric
+# provider's and each traffic router's, from their definitions); infra/terraform/terraform.test.ts
 # fails when the two differ, and test/kubernetes/rbac.test.ts runs a release with these rights alone.
 
 locals {
   rules = [
     { api_groups = ["apps"], resources = ["deployments"], verbs = ["get", "list", "create", "patch", "delete"] },
     { api_groups = [""], resources = ["services"], verbs = ["get", "patch"] },
-    { api_groups = [""], resources = ["services/proxy"], verbs = ["get", "create", "update"] },
     { api_groups = [""], resources = ["pods"], verbs = ["list"] },
     { api_groups = ["discovery.k8s.io"], resources = ["endpointslices"], verbs = ["list"] },
     { api_groups = ["autoscaling"], resources = ["horizontalpodautoscalers"], verbs = ["list", "patch"] },
-    { api_groups = ["batch"], resources = ["jobs"], verbs = ["get", "create", "delete"] },
-    { api_groups = ["networking.k8s.io"], resources = ["ingresses"], verbs = ["get", "create", "patch", "delete"] },
-    { api_groups = ["gateway.networking.k8s.io"], resources = ["httproutes"], verbs = ["get", "patch"] },
     { api_groups = ["events.k8s.io"], resources = ["events"], verbs = ["create"] },
+    { api_groups = [""], resources = ["services/proxy"], verbs = ["get", "create", "update"] },
+    { api_groups = ["batch"], resources = ["jobs"], verbs = ["get", "create", "delete"] },
+    { api_groups = ["gateway.networking.k8s.io"], resources = ["httproutes"], verbs = ["get", "patch"] },
+    { api_groups = ["networking.k8s.io"], resources = ["ingresses"], verbs = ["get", "create", "patch", "delete"] },
   ]
 
   labels = {

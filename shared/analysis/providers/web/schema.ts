@@ -3,16 +3,16 @@
 // to the value in the JSON answer. Field names follow Argo Rollouts' web provider where they match.
 import { z } from 'zod';
 import { headerRefused, refusedHeaderMessage, staticRefusal } from '../../../egress/policy.ts';
+import { serviceName } from '../../../target/names.ts';
 import { parseJsonPath } from './jsonpath.ts';
 import { servicePathRefusal } from './proxy-path.ts';
 
-const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // A named Service port (an IANA_SVC_NAME): lowercase letters, digits and inner hyphens, at least one letter.
 const portName = /^(?=.*[a-z])[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** The Service to ask through the API server's proxy; `port` is its number or its name. */
 export const webServiceSchema = z.strictObject({
-  name: z.string().max(63).regex(dnsLabel, 'a Service name (DNS label)'),
+  name: serviceName,
   port: z.union([
     z.int().min(1).max(65535),
     z.string().max(15).regex(portName, 'a port name (letters, digits, inner hyphens)'),

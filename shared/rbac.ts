@@ -1,5 +1,5 @@
 // The Kubernetes rights Switchyard's functions need in a target's namespace, and nothing more: one
-// rule per kind of object, with exactly the verbs of the API calls in shared/kubernetes/cluster.ts,
+// rule per kind of object, with exactly the verbs of the API calls in shared/kubernetes/ (the adapter),
 // shared/routers/ and shared/analysis/providers/ (job, web). Terraform's RBAC module
 // (infra/terraform/modules/switchyard-rbac) declares the same rules; infra/terraform/terraform.test.ts
 // checks that they are equal, and test/kubernetes/rbac.test.ts runs a release with these rights alone.
@@ -7,41 +7,31 @@
 // Switchyard only creates Events (never reads or changes them), reads no ReplicaSets and needs
 // nothing cluster-wide, so there are no such rules.
 import type { V1PolicyRule, V1Role, V1RoleBinding } from '@kubernetes/client-node';
-import { labels, managerName } from './types.ts';
+import { providerDefinitions } from './analysis/providers/schemas.ts';
+import { labels, managerName } from './kubernetes/types.ts';
+import type { PolicyRule } from './plugin.ts';
+import { routerDefinitions } from './routers/registry.ts';
 
-export interface PolicyRule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-  /** What Switchyard does with these rights: the "used for" column of infra/DEPLOY.md (npm run docs). */
-  why: string;
-}
+export type { PolicyRule };
 
-/** The rules of Switchyard's Role in a target namespace. */
-export const switchyardRules: readonly PolicyRule[] = [
+/** The engine's own rules: revisions, Services, endpoints, HPAs, Events. */
+const engineRules: readonly PolicyRule[] = [
   // Revisions and the plain Deployment they adopt: read, list by label, create, scale (merge
-  // patch), delete old revisions (cluster.ts).
+  // patch), delete old revisions (kubernetes/deployment-writes.ts, snapshot.ts).
   {
     apiGroups: ['apps'],
     resources: ['deployments'],
     verbs: ['get', 'list', 'create', 'patch', 'delete'],
     why: 'revisions: create, scale, read status, remove old ones; adopt a plain Deployment',
   },
-  // Active/preview/stable Services: read, switch their selector (cluster.ts, service-selector router).
+  // Active/preview/stable Services: read, switch their selector (kubernetes/service-selectors.ts, service-selector router).
   {
     apiGroups: [''],
     resources: ['services'],
     verbs: ['get', 'patch'],
     why: 'switch the selector of the active, preview, stable Service',
   },
-  // The web metric provider reaching a Service through the API server (GET, POST or PUT).
-  {
-    apiGroups: [''],
-    resources: ['services/proxy'],
-    verbs: ['get', 'create', 'update'],
-    why: 'the `web` metric provider reaching a Service through the API server',
-  },
-  // Which revision an endpoint belongs to (cluster.ts endpoints()).
+  // Which revision an endpoint belongs to (kubernetes/endpoints.ts).
   { apiGroups: [''], resources: ['pods'], verbs: ['list'], why: 'which revision an endpoint belongs to' },
   {
     apiGroups: ['discovery.k8s.io'],
@@ -49,33 +39,12 @@ export const switchyardRules: readonly PolicyRule[] = [
     verbs: ['list'],
     why: 'ready endpoints before traffic moves',
   },
-  // HPAs follow the serving revision (cluster.ts moveHpa()).
+  // HPAs follow the serving revision (kubernetes/hpa.ts).
   {
     apiGroups: ['autoscaling'],
     resources: ['horizontalpodautoscalers'],
     verbs: ['list', 'patch'],
     why: 'move the HPA to the serving revision',
-  },
-  // The job metric provider: one Job per measurement, removed when it has finished.
-  {
-    apiGroups: ['batch'],
-    resources: ['jobs'],
-    verbs: ['get', 'create', 'delete'],
-    why: 'the `job` metric provider: one Job per measurement, removed when it has finished',
-  },
-  // The nginx router: the canary Ingress beside the user's (which it only reads).
-  {
-    apiGroups: ['networking.k8s.io'],
-    resources: ['ingresses'],
-    verbs: ['get', 'create', 'patch', 'delete'],
-    why: "the NGINX canary Ingress beside the user's (which it only reads)",
-  },
-  // The Gateway API router: weights of the user's HTTPRoute.
-  {
-    apiGroups: ['gateway.networking.k8s.io'],
-    resources: ['httproutes'],
-    verbs: ['get', 'patch'],
-    why: "Gateway API weights in the user's HTTPRoute",
   },
   // Each phase change of a release, recorded on its revision (kubectl describe / get events).
   {
@@ -84,6 +53,16 @@ export const switchyardRules: readonly PolicyRule[] = [
     verbs: ['create'],
     why: 'each phase change of a release, recorded on its revision (`kubectl describe`, `kubectl get events`)',
   },
+];
+
+/**
+ * The rules of Switchyard's Role in a target namespace: the engine's, then each metric provider's
+ * and each traffic router's, from their definitions (a plugin brings its rights with it).
+ */
+export const switchyardRules: readonly PolicyRule[] = [
+  ...engineRules,
+  ...providerDefinitions.flatMap((d): readonly PolicyRule[] => d.rules),
+  ...routerDefinitions.flatMap((d): readonly PolicyRule[] => d.rules),
 ];
 
 /** Name of Switchyard's Role and RoleBinding in each target namespace. */
