@@ -1,11 +1,16 @@
-// The one way a client of an installation talks to it: a signed control or apply message published
-// on the control topic, and its answer, which the control function records under the message's
-// request id (requests/<id>). The CLI's commands and the demo both go through here.
+// The one way a client of an installation talks to it: an Artifact Registry notification published
+// on `gcr` (as a push would), a signed control or apply message published on the control topic, and
+// its answer, which the control function records under the message's request id (requests/<id>).
+// The CLI's commands, the demo and the tests' fixtures all go through here.
 import type { DocumentReference } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
 import type { RequestRecord, Store } from '../shared/adapters/store.ts';
-import type { SignedApplyMessage, SignedControlMessage } from '../shared/messages.ts';
-import { topology } from '../shared/topology.ts';
+import type {
+  ArtifactRegistryMessage,
+  SignedApplyMessage,
+  SignedControlMessage,
+} from '../shared/messages.ts';
+import { artifactRegistryTopic, topology } from '../shared/topology.ts';
 
 export type ClientMessage = (SignedControlMessage | SignedApplyMessage) & { requestId: string };
 
@@ -14,6 +19,22 @@ export interface Installation {
   store: Store;
   /** The installation's name prefix (topics are `<prefix>-control`, …). */
   prefix: string;
+}
+
+/**
+ * Publishes an Artifact Registry notification for `repository@digest` (with its tag, if any) on
+ * `gcr`, the topic Artifact Registry publishes on in the project; returns the message id.
+ */
+export function publishPush(
+  pubsub: PubSub,
+  push: { action: ArtifactRegistryMessage['action']; image: string; repository: string; tag?: string },
+): Promise<string> {
+  const message: ArtifactRegistryMessage = {
+    action: push.action,
+    digest: push.image,
+    ...(push.tag ? { tag: `${push.repository}:${push.tag}` } : {}),
+  };
+  return pubsub.topic(artifactRegistryTopic).publishMessage({ json: message });
 }
 
 /** Publishes the message on the installation's control topic. */

@@ -8,8 +8,8 @@ import { parsePush } from '../../shared/engine/intake.ts';
 import { sampleFor } from '../../shared/registry/image.ts';
 import { endpointsVariable, locateRepository, parseRegistryEndpoints } from '../../shared/registry/trust.ts';
 import { putManifest, readManifest, uploadImage } from '../../shared/registry/upload.ts';
-import { artifactRegistryTopic } from '../../shared/topology.ts';
 import { withBackend } from '../backend.ts';
+import { publishPush } from '../client.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
 import { type OutputFormat, outputOption, print } from '../output.ts';
 import { environmentSource } from '../stack-env.ts';
@@ -120,18 +120,18 @@ export function pushCommand(): Command {
           );
           return;
         }
-        const message = {
-          action: opts.delete ? 'DELETE' : 'INSERT',
-          digest: image,
-          ...(opts.tag ? { tag: `${repository}:${opts.tag}` } : {}),
-        };
-        const pubsub = await b.pubsub();
-        const messageId = await pubsub.topic(artifactRegistryTopic).publishMessage({ json: message });
+        const action = opts.delete ? 'DELETE' : 'INSERT';
+        const messageId = await publishPush(await b.pubsub(), {
+          action,
+          image,
+          repository,
+          ...(opts.tag ? { tag: opts.tag } : {}),
+        });
         print(
           opts.output,
           {
             messageId,
-            action: message.action,
+            action,
             image,
             tag: opts.tag ?? null,
             targets: targets.map((t) => t.name),

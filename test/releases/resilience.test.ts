@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FunctionsState } from '../../infra/local/components/functions.ts';
-import { waitFor } from '../../infra/local/process.ts';
+import { isAlive, waitFor } from '../../infra/local/process.ts';
 import { LocalStack } from '../../infra/local/stack.ts';
-import { artifactRegistryTopic, topology } from '../../shared/topology.ts';
+import { artifactRegistryTopic, type FunctionName, topology } from '../../shared/topology.ts';
 import { testPubSub } from '../support/clients.ts';
 import { countChanges, duplicateMessages } from '../support/counters.ts';
 import { exclusively } from '../support/disruption.ts';
@@ -35,13 +35,27 @@ function sweepRepublished(releaseId: string): boolean {
     .some((l) => l.includes('re-publishing an overdue step') && l.includes(`"releaseId":"${releaseId}"`));
 }
 
-function kill(name: string): void {
-  process.kill(-functionPid(name), 'SIGKILL');
+/** Kills one function's process group and waits until it is really gone (a live one is left alone by `up`). */
+async function kill(name: FunctionName): Promise<number> {
+  const pid = functionPid(name);
+  process.kill(-pid, 'SIGKILL');
+  await waitFor(() => !isAlive(pid), { timeoutMs: 10_000, what: `function ${name} (pid ${pid}) to die` });
+  return pid;
 }
 
-/** Starts the stack's dead function processes again, where they were (as Cloud Run replaces an instance). */
-async function revive(): Promise<void> {
-  await new LocalStack({ stateDir: stack().stateDir, log: () => undefined }).up();
+/**
+ * Starts the stack's dead function again where it was (as Cloud Run replaces an instance), and
+ * checks that it runs: every other file of the run needs it.
+ */
+async function revive(name: FunctionName, killed: number): Promise<void> {
+  await waitFor(
+    async () => {
+      await new LocalStack({ stateDir: stack().stateDir, log: () => undefined }).up();
+      const pid = functionPid(name);
+      return pid !== killed && isAlive(pid);
+    },
+    { timeoutMs: 60_000, what: `the stack to start ${name} again` },
+  );
 }
 
 describe('at-least-once delivery and crashes', () => {
@@ -87,12 +101,12 @@ describe('at-least-once delivery and crashes', () => {
     await f.push(2);
     const waiting = await f.waitRelease(`${f.name}-1`, (r) => r.phase === 'AwaitingPromotion');
     await exclusively('switch killed before its step', async () => {
-      kill('switch');
+      const killed = await kill('switch');
       try {
         await f.control('promote');
         await f.waitRelease(waiting.id, (r) => r.phase === 'Switching');
       } finally {
-        await revive();
+        await revive('switch', killed);
       }
     });
     const done = await f.waitRelease(waiting.id);
@@ -106,7 +120,7 @@ describe('at-least-once delivery and crashes', () => {
     // The switch function commits ScalingDown, then waits 3 s to hand over to scale-down itself.
     const scaling = await f.waitRelease(`${f.name}-1`, (r) => r.phase === 'ScalingDown');
     await exclusively('switch killed while it waits', async () => {
-      kill('switch');
+      const killed = await kill('switch');
       try {
         // Down only until the sweep has taken the step over: other files' releases need switch too.
         await waitFor(() => sweepRepublished(scaling.id), {
@@ -114,7 +128,7 @@ describe('at-least-once delivery and crashes', () => {
           what: `the sweep to re-publish the lost step of ${scaling.id}`,
         });
       } finally {
-        await revive();
+        await revive('switch', killed);
       }
     });
     const done = await f.waitRelease(scaling.id, undefined, 60_000);

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Firestore } from '@google-cloud/firestore';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { parse } from 'yaml';
+import { type ClientMessage, publishControl, publishPush } from '../../cli/client.ts';
 import { waitFor } from '../../infra/local/process.ts';
 import { type RequestRecord, Store } from '../../shared/adapters/store.ts';
 import { isTerminal, type Release, type Workload } from '../../shared/engine/release.ts';
@@ -14,7 +15,6 @@ import { uploadImage } from '../../shared/registry/upload.ts';
 import type { ReleaseTargetInput } from '../../shared/target/schema.ts';
 import { TargetStore } from '../../shared/target/store.ts';
 import { validateReleaseTarget } from '../../shared/target/validate.ts';
-import { artifactRegistryTopic, topology } from '../../shared/topology.ts';
 import { testFirestore, testPubSub } from './clients.ts';
 import { audienceOf, issuedToken, testUser } from './identity.ts';
 import {
@@ -217,7 +217,6 @@ export async function releaseFixture(
   await new TargetStore(db).apply([checked.target], 'test');
   const store = new Store(db);
   const pubsub = testPubSub(on);
-  const t = topology();
   const cluster = new KubernetesCluster(kube.kubeConfig);
 
   // The workload serves before the test starts (the invariant checker samples from the first moment).
@@ -253,12 +252,11 @@ export async function releaseFixture(
     },
     async publishPush(n, o = {}) {
       const tag = o.tag === undefined ? `v${n}` : o.tag;
-      return pubsub.topic(artifactRegistryTopic).publishMessage({
-        json: {
-          action: 'INSERT',
-          digest: o.digest ?? image(n),
-          ...(tag ? { tag: `${repository}:${tag}` } : {}),
-        },
+      return publishPush(pubsub, {
+        action: 'INSERT',
+        image: o.digest ?? image(n),
+        repository,
+        ...(tag ? { tag } : {}),
       });
     },
     async control(command, o = {}) {
@@ -268,16 +266,16 @@ export async function releaseFixture(
         given === undefined
           ? await issuedToken(on.issuerUrl, as ?? testUser, audienceOf(on.projectId))
           : given;
-      await pubsub.topic(t.controlTopic).publishMessage({
-        json: {
-          command,
-          target: name,
-          requestedBy: as ?? testUser,
-          requestId,
-          ...fields,
-          ...(idToken === null ? {} : { idToken }),
-        },
-      });
+      // Sent as the CLI sends it; a test may pass fields the CLI never would (they are what it tests).
+      const message = {
+        command,
+        target: name,
+        requestedBy: as ?? testUser,
+        requestId,
+        ...fields,
+        ...(idToken === null ? {} : { idToken }),
+      } as ClientMessage;
+      await publishControl({ pubsub, store, prefix: 'switchyard' }, message);
       return requestId;
     },
     answer: (requestId, timeoutMs = 60_000) =>
