@@ -102,7 +102,7 @@ export const fallbackDescriptions: Record<string, string> = {
   'spec.strategy.canary.steps[].setHeaderRoute.match[].headerValue': 'The value to match.',
   'spec.strategy.canary.steps[].setHeaderRoute.match[].headerValue.exact': 'Exact value.',
   'spec.strategy.canary.abortScaleDownDelaySeconds':
-    'After an abort, a failed check or a supersede, keep the canary revision this long before it is drained and removed.',
+    'After an abort, a failed check or a supersede, keep the canary revision this long before it is drained and scaled down (removed, unless aborted).',
   'provider.prometheus': 'A PromQL query to the Prometheus HTTP API.',
   'provider.prometheus.address':
     "The server's base URL; /api/v1/query is appended, so a path prefix (Thanos, a proxy) is kept. Exactly one of address and managed.",

@@ -5,7 +5,8 @@
 // code is the outcome: 0 Succeeded, 4 ended otherwise, 1 timeout or error, 130 interrupted.
 import { Command, Option } from 'commander';
 import { collections } from '../../shared/adapters/store.ts';
-import { isTerminal, type Release } from '../../shared/engine/release.ts';
+import { isTerminal } from '../../shared/engine/phase.ts';
+import type { Release } from '../../shared/engine/release.ts';
 import type { EngineTarget } from '../../shared/engine/target.ts';
 import { type Backend, explainFailure, openBackend } from '../backend.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';

@@ -1,7 +1,7 @@
 // The text of `switchyard get` (and of `watch` on a terminal): a header like `kubectl argo rollouts
 // get rollout` — name, namespace, target, strategy, status, step and weights, images — then the tree
 // of revisions with their Deployments and the analysis runs that measured them. Pure.
-import type { Phase } from '../../shared/engine/release.ts';
+import type { Phase } from '../../shared/engine/phase.ts';
 import { age, width } from '../output.ts';
 import type { AnalysisRunView, GetView, MeasurementView, MetricView, RevisionView } from './release-view.ts';
 import { drawTree, symbols, type TreeNode } from './tree.ts';

@@ -1,6 +1,13 @@
 // Small builders of the documents `get`, `history` and `watch` draw, for the unit tests beside them.
 import type { AnalysisRun, MetricRun } from '../../shared/analysis/run.ts';
-import { createRelease, emptyWorkload, type Release, type Workload } from '../../shared/engine/release.ts';
+import {
+  checkedRelease,
+  createRelease,
+  emptyWorkload,
+  type Release,
+  type ReleaseDraft,
+  type Workload,
+} from '../../shared/engine/release.ts';
 import type { EngineTarget } from '../../shared/engine/target.ts';
 import type { WorkloadSnapshot } from '../../shared/kubernetes/types.ts';
 import type { CanaryStep } from '../../shared/target/canary.ts';
@@ -59,7 +66,7 @@ export const blue = { revision: 'aaaaaaaaaa', deployment: 'api-aaaaaaaaaa', imag
 export const green = { revision: 'bbbbbbbbbb', deployment: 'api-bbbbbbbbbb', image: image('2') };
 
 /** Release api-2 (v2) of `target`, `patch`ed; api-1 (v1) made the blue revision. */
-export function release(patch: Partial<Release> = {}): Release {
+export function release(patch: Partial<ReleaseDraft> = {}): Release {
   const base = createRelease(
     { ...emptyWorkload('api'), releases: 1 },
     {
@@ -71,7 +78,7 @@ export function release(patch: Partial<Release> = {}): Release {
     },
     t0,
   );
-  return { ...base, blue, green, replicas: 3, ...patch };
+  return checkedRelease({ ...base, stable: blue, candidate: green, replicas: 3, ...patch });
 }
 
 export function firstRelease(): Release {
@@ -86,7 +93,7 @@ export function firstRelease(): Release {
     },
     t0 - 3_600_000,
   );
-  return { ...base, phase: 'Succeeded', green: blue };
+  return { ...base, phase: 'Succeeded', candidate: blue };
 }
 
 export function workload(patch: Partial<Workload> = {}): Workload {

@@ -3,7 +3,8 @@
 // measurement. Pure: built from what the command read; `-o json|yaml` prints it as it is, and
 // draw.ts turns it into the tree.
 import type { AnalysisRun, Measurement, MetricRun } from '../../shared/analysis/run.ts';
-import { isTerminal, type Release, type RevisionRef, type Workload } from '../../shared/engine/release.ts';
+import { isTerminal } from '../../shared/engine/phase.ts';
+import type { Release, RevisionRef, Workload } from '../../shared/engine/release.ts';
 import type { EngineTarget } from '../../shared/engine/target.ts';
 import { labels, type WorkloadSnapshot } from '../../shared/kubernetes/types.ts';
 import type { CanaryStep } from '../../shared/target/canary.ts';
@@ -158,8 +159,8 @@ export function releaseSummary(r: Release): ReleaseSummary {
     createdAt: iso(r.createdAt),
     phaseSince: iso(r.phaseSince),
     switchedAt: r.switchedAt === null ? null : iso(r.switchedAt),
-    blue: r.blue,
-    green: r.green,
+    blue: r.stable,
+    green: r.candidate,
   };
 }
 
@@ -240,7 +241,7 @@ export function analysisViews(r: Release): AnalysisRunView[] {
       message: run.message,
       startedAt: iso(run.startedAt),
       finishedAt: run.finishedAt === null ? null : iso(run.finishedAt),
-      revision: r.green?.revision ?? null,
+      revision: r.candidate?.revision ?? null,
       metrics: run.metrics.map(metricView),
     }));
 }
@@ -256,8 +257,8 @@ interface Origin {
 function origins(releases: Release[]): Map<string, Origin> {
   const found = new Map<string, Origin>();
   for (const r of releases) {
-    if (r.green && !found.has(r.green.revision))
-      found.set(r.green.revision, { release: r.id, tag: r.tag ?? null, rank: r.number * 2 + 1 });
+    if (r.candidate && !found.has(r.candidate.revision))
+      found.set(r.candidate.revision, { release: r.id, tag: r.tag ?? null, rank: r.number * 2 + 1 });
     if (r.adoption && !found.has(r.adoption.revision.revision))
       found.set(r.adoption.revision.revision, { release: r.id, tag: null, rank: r.number * 2 });
   }
@@ -269,7 +270,7 @@ function rolesOf(revision: string, input: ViewInput): Role[] {
   const roles = new Set<Role>();
   const selects = (service: string | undefined) =>
     !!service && snapshot?.services[service]?.selector[labels.revision] === revision;
-  const inFlightGreen = !!release && !isTerminal(release.phase) && release.green?.revision === revision;
+  const inFlightGreen = !!release && !isTerminal(release.phase) && release.candidate?.revision === revision;
   if (workload?.stable?.revision === revision) roles.add('stable');
   const canary = target?.spec.strategy.canary;
   const blueGreen = target?.spec.strategy.blueGreen;
@@ -326,13 +327,14 @@ function imagesOf(revisions: RevisionView[] | null, input: ViewInput): GetView['
   if (!release) return [];
   const from = origins(input.releases);
   const images: GetView['images'] = [];
-  if (release.blue)
+  if (release.stable)
     images.push({
-      image: release.blue.image,
-      tag: from.get(release.blue.revision)?.tag ?? null,
+      image: release.stable.image,
+      tag: from.get(release.stable.revision)?.tag ?? null,
       roles: ['blue'],
     });
-  if (release.green) images.push({ image: release.green.image, tag: release.tag ?? null, roles: ['green'] });
+  if (release.candidate)
+    images.push({ image: release.candidate.image, tag: release.tag ?? null, roles: ['green'] });
   return images;
 }
 

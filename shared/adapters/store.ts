@@ -17,7 +17,8 @@ import type {
   Timestamp,
   Transaction,
 } from '@google-cloud/firestore';
-import { emptyWorkload, isTerminal, type Release, type Workload } from '../engine/release.ts';
+import { isTerminal } from '../engine/phase.ts';
+import { emptyWorkload, type Release, type Workload } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
 import type { RefusalCode } from '../refusals.ts';
 import { count } from '../runtime/metrics.ts';

@@ -11,8 +11,11 @@ export type AnalysisOutcome =
   /** No analysis configured. */
   | { kind: 'none' }
   | { kind: 'waiting'; release: Release }
-  | { kind: 'passed'; patch: Partial<Release> }
-  | { kind: 'failed' | 'inconclusive'; reason: string; patch: Partial<Release> };
+  | { kind: 'passed'; patch: AnalysisPatch }
+  | { kind: 'failed' | 'inconclusive'; reason: string; patch: AnalysisPatch };
+
+/** What an analysis step changes of a release: its runs, nothing else. */
+export type AnalysisPatch = Partial<Pick<Release, 'analysis'>>;
 
 /** The facts of a release that analysis templates may use as {{release.NAME}}. */
 export function factsOf(target: EngineTarget, release: Release): ReleaseFacts {
@@ -23,9 +26,9 @@ export function factsOf(target: EngineTarget, release: Release): ReleaseFacts {
     workload: target.spec.workload,
     activeService: bg.activeService,
     previewService: bg.previewService ?? '',
-    greenRevision: release.green?.revision ?? '',
-    greenDeployment: release.green?.deployment ?? '',
-    blueRevision: release.blue?.revision ?? '',
+    greenRevision: release.candidate?.revision ?? '',
+    greenDeployment: release.candidate?.deployment ?? '',
+    blueRevision: release.stable?.revision ?? '',
     image: release.image,
   };
 }
@@ -44,7 +47,7 @@ export function analysisStep(
 ): AnalysisOutcome {
   if (!ref) return { kind: 'none' };
   const label = kind === 'pre' ? 'pre-promotion analysis' : 'post-promotion analysis';
-  const withRun = (run: NonNullable<Release['analysis']['pre']>): Partial<Release> => ({
+  const withRun = (run: NonNullable<Release['analysis']['pre']>): AnalysisPatch => ({
     analysis: { ...release.analysis, [kind]: run },
   });
   let run = release.analysis[kind];

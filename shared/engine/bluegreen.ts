@@ -1,7 +1,7 @@
 // The blue-green strategy from the moment green exists: green ready, pre-promotion analysis, the wait
 // for promotion, the switch of the active Service, post-promotion analysis and the scale-down of
 // blue (which a canary's promotion ends with too). Each phase is a list of small steps. Pure.
-import { analysisStep } from './analysis.ts';
+import { type AnalysisPatch, analysisStep } from './analysis.ts';
 import type { Command } from './commands.ts';
 import {
   act,
@@ -13,15 +13,17 @@ import {
   overdue,
   poll,
   promoted,
+  type RunningContext,
   ready,
   rollBack,
-  type StepContext,
+  selectedRevision,
   wait,
 } from './kernel.ts';
-import type { Phase, Release, RevisionRef } from './release.ts';
+import type { Phase } from './phase.ts';
+import type { RevisionRef } from './release.ts';
 import { type BlueGreenStrategy, servicesOf, strategyOf } from './target.ts';
 
-type PhaseStep = (ctx: StepContext) => Decision;
+type PhaseStep = (ctx: RunningContext) => Decision;
 
 const phases: Partial<Record<Phase, PhaseStep>> = {
   DeployingGreen: deployingGreen,
@@ -33,16 +35,16 @@ const phases: Partial<Record<Phase, PhaseStep>> = {
 };
 
 /** The blue-green phases from the moment green exists (RollingBack is rollBackBlueGreen's). */
-export function decideBlueGreen(ctx: StepContext): Decision {
+export function decideBlueGreen(ctx: RunningContext): Decision {
   return phases[ctx.release.phase]?.(ctx) ?? keep(ctx);
 }
 
 const problemOf = (status: { problem?: string } | undefined, format: (p: string) => string) =>
   status?.problem ? format(status.problem) : '';
 
-function deployingGreen(ctx: StepContext): Decision {
+function deployingGreen(ctx: RunningContext): Decision {
   const { release, target } = ctx;
-  const green = release.green!;
+  const green = release.candidate;
   const status = ctx.obs.snapshot.revisions[green.revision];
   const wanted = strategyOf(target).previewReplicaCount ?? release.replicas;
   if (status?.progressDeadlineExceeded || overdue(ctx)) {
@@ -60,15 +62,15 @@ function deployingGreen(ctx: StepContext): Decision {
   return go(ctx, { phase: 'PrePromotionAnalysis', reason: null, wakeIn: 0 });
 }
 
-function prePromotion(ctx: StepContext): Decision {
+function prePromotion(ctx: RunningContext): Decision {
   return previewReady(ctx) ?? preAnalysis(ctx);
 }
 
 /** Green must still be ready (as the preview Service lists it, if there is one) before promotion. */
-function previewReady(ctx: StepContext): Decision | null {
+function previewReady(ctx: RunningContext): Decision | null {
   const { release, obs } = ctx;
   const bg = strategyOf(ctx.target);
-  const green = release.green!;
+  const green = release.candidate;
   const wanted = bg.previewReplicaCount ?? release.replicas;
   const readyNow = bg.previewService
     ? ready(obs.endpoints[bg.previewService], green.revision)
@@ -79,7 +81,7 @@ function previewReady(ctx: StepContext): Decision | null {
   return wait(ctx, `waiting for ${wanted} ready endpoints of ${green.deployment}`);
 }
 
-function preAnalysis(ctx: StepContext): Decision {
+function preAnalysis(ctx: RunningContext): Decision {
   const { target, release, obs, now } = ctx;
   const bg = strategyOf(target);
   const pre = analysisStep(target, release, 'pre', bg.prePromotionAnalysis, obs, now);
@@ -105,7 +107,7 @@ function preAnalysis(ctx: StepContext): Decision {
 }
 
 /** Ready and checked: wait for promote, promote after autoPromotionSeconds, or switch now. */
-function promotion(ctx: StepContext, bg: BlueGreenStrategy): Decision {
+function promotion(ctx: RunningContext, bg: BlueGreenStrategy): Decision {
   if (!bg.autoPromotionEnabled) {
     return go(ctx, {
       phase: 'AwaitingPromotion',
@@ -125,7 +127,7 @@ function promotion(ctx: StepContext, bg: BlueGreenStrategy): Decision {
   return go(ctx, { phase: 'Switching', reason: null, wakeIn: 0, cause: 'readiness' });
 }
 
-function awaitingPromotion(ctx: StepContext): Decision {
+function awaitingPromotion(ctx: RunningContext): Decision {
   const { release, now } = ctx;
   const bg = strategyOf(ctx.target);
   const due =
@@ -137,8 +139,8 @@ function awaitingPromotion(ctx: StepContext): Decision {
 }
 
 /** Switching: green at full size and ready, the active Service moved to it, and listing it. */
-function switching(ctx: StepContext): Decision {
-  const green = ctx.release.green!;
+function switching(ctx: RunningContext): Decision {
+  const green = ctx.release.candidate;
   if (!ctx.obs.snapshot.revisions[green.revision]?.exists) {
     return rollBack(ctx, `green revision ${green.deployment} disappeared`);
   }
@@ -147,20 +149,19 @@ function switching(ctx: StepContext): Decision {
   );
 }
 
-function greenScaledUp(ctx: StepContext, green: RevisionRef): Decision | null {
+function greenScaledUp(ctx: RunningContext, green: RevisionRef): Decision | null {
   const full = ctx.release.replicas;
   if (ctx.obs.snapshot.revisions[green.revision]!.desired >= full) return null;
   const commands: Command[] = [{ type: 'ScaleRevision', deployment: green.deployment, replicas: full }];
   return act(ctx, commands, `scaling ${green.deployment} to ${full}`);
 }
 
-function activeSwitched(ctx: StepContext, green: RevisionRef): Decision | null {
+function activeSwitched(ctx: RunningContext, green: RevisionRef): Decision | null {
   const { release, now, obs } = ctx;
   const active = strategyOf(ctx.target).activeService;
   const status = obs.snapshot.revisions[green.revision]!;
   const full = release.replicas;
-  const selector = obs.snapshot.services[active]?.selector ?? {};
-  if (selector['switchyard.dev/revision'] === green.revision) return null;
+  if (selectedRevision(obs.snapshot, active) === green.revision) return null;
   if (status.ready < full) {
     if (status.progressDeadlineExceeded || overdue(ctx)) {
       return rollBack(
@@ -170,7 +171,7 @@ function activeSwitched(ctx: StepContext, green: RevisionRef): Decision | null {
     }
     return wait(ctx, `waiting for ${green.deployment}: ${status.ready}/${full} ready`);
   }
-  const blue = release.blue!;
+  const blue = release.stable;
   const commands: Command[] = [
     { type: 'SelectRevision', service: active, revision: green.revision },
     { type: 'MoveHpa', from: blue.deployment, to: green.deployment },
@@ -179,7 +180,7 @@ function activeSwitched(ctx: StepContext, green: RevisionRef): Decision | null {
   return go(ctx, { ...change, patch: { switchedAt: now } }, commands, promoted(ctx.workload, blue, green));
 }
 
-function activeListsGreen(ctx: StepContext, green: RevisionRef): Decision | null {
+function activeListsGreen(ctx: RunningContext, green: RevisionRef): Decision | null {
   const active = strategyOf(ctx.target).activeService;
   const full = ctx.release.replicas;
   if (ready(ctx.obs.endpoints[active], green.revision) >= full) return null;
@@ -189,7 +190,7 @@ function activeListsGreen(ctx: StepContext, green: RevisionRef): Decision | null
 }
 
 /** Switched: post-promotion analysis next, or the scale-down delay. */
-function switched(ctx: StepContext): Decision {
+function switched(ctx: RunningContext): Decision {
   const { release, now } = ctx;
   const bg = strategyOf(ctx.target);
   const patch = { switchedAt: release.switchedAt ?? now };
@@ -199,7 +200,7 @@ function switched(ctx: StepContext): Decision {
   return go(ctx, { phase: 'ScalingDown', reason: null, wakeIn: bg.scaleDownDelaySeconds * 1000, patch });
 }
 
-function postPromotion(ctx: StepContext): Decision {
+function postPromotion(ctx: RunningContext): Decision {
   const { target, release, obs, now } = ctx;
   const bg = strategyOf(target);
   const post = analysisStep(target, release, 'post', bg.postPromotionAnalysis, obs, now);
@@ -209,18 +210,18 @@ function postPromotion(ctx: StepContext): Decision {
   if (post.kind === 'inconclusive') {
     return go(ctx, { reason: post.reason, cause: 'analysis', patch: { ...post.patch, paused: true } });
   }
-  const patch: Partial<Release> = post.kind === 'passed' ? post.patch : {};
+  const patch: AnalysisPatch = post.kind === 'passed' ? post.patch : {};
   const due = (release.switchedAt ?? now) + bg.scaleDownDelaySeconds * 1000;
   return go(ctx, { phase: 'ScalingDown', reason: null, wakeIn: Math.max(0, due - now), patch });
 }
 
 /** After scaleDownDelaySeconds: the other Services off blue, blue drained, then scaled to zero. */
-function scalingDown(ctx: StepContext): Decision {
+function scalingDown(ctx: RunningContext): Decision {
   const { release, now } = ctx;
   const due =
     (release.switchedAt ?? release.phaseSince) + strategyOf(ctx.target).scaleDownDelaySeconds * 1000;
   if (now < due) return go(ctx, { wakeIn: due - now });
-  const blue = release.blue!;
+  const blue = release.stable;
   return servicesOffBlue(ctx, blue) ?? blueDrained(ctx, blue) ?? blueScaledDown(ctx, blue);
 }
 
@@ -228,12 +229,12 @@ function scalingDown(ctx: StepContext): Decision {
  * Every other Service still naming blue (a preview Service after an undo) moves to the new stable
  * first, and blue goes once no Service lists it: the same rule as decideCleanup's.
  */
-function servicesOffBlue(ctx: StepContext, blue: RevisionRef): Decision | null {
+function servicesOffBlue(ctx: RunningContext, blue: RevisionRef): Decision | null {
   const active = strategyOf(ctx.target).activeService;
-  const green = ctx.release.green!;
+  const green = ctx.release.candidate;
   const snap = ctx.obs.snapshot;
   const moves: Command[] = servicesOf(ctx.target)
-    .filter((s) => s !== active && snap.services[s]?.selector['switchyard.dev/revision'] === blue.revision)
+    .filter((s) => s !== active && selectedRevision(snap, s) === blue.revision)
     .map((service) => ({
       type: 'SelectRevision',
       service,
@@ -244,13 +245,13 @@ function servicesOffBlue(ctx: StepContext, blue: RevisionRef): Decision | null {
   return act(ctx, moves, `moving ${moves.length} Service(s) off ${blue.deployment}`);
 }
 
-function blueDrained(ctx: StepContext, blue: RevisionRef): Decision | null {
+function blueDrained(ctx: RunningContext, blue: RevisionRef): Decision | null {
   const listing = servicesOf(ctx.target).filter((s) => listed(ctx.obs.endpoints[s], blue.revision) > 0);
   if (listing.length === 0) return null;
   return wait(ctx, `waiting for ${listing.join(', ')} to stop listing ${blue.deployment}`);
 }
 
-function blueScaledDown(ctx: StepContext, blue: RevisionRef): Decision {
+function blueScaledDown(ctx: RunningContext, blue: RevisionRef): Decision {
   const commands: Command[] = [{ type: 'ScaleRevision', deployment: blue.deployment, replicas: 0 }];
   return go(ctx, { phase: 'Succeeded', reason: null }, commands, endFor(ctx.workload, ctx.release));
 }

@@ -5,7 +5,7 @@ import type { RevisionStatus } from '../kubernetes/types.ts';
 import type { HeaderRoute, RouteState } from '../routers/router.ts';
 import type { CanaryStep } from '../target/canary.ts';
 import type { Command } from './commands.ts';
-import { type Decision, go, poll, rollBack, type StepContext } from './kernel.ts';
+import { type Decision, go, poll, type RunningContext, rollBack } from './kernel.ts';
 import type { CanaryState, Release, RevisionRef } from './release.ts';
 import type { CanaryStrategy } from './target.ts';
 
@@ -42,10 +42,10 @@ export function initialCanaryState(now: number): CanaryState {
 }
 
 /** A canary release from the moment its revision exists, as one pass sees it. */
-export interface Canary extends StepContext {
+export interface Canary extends RunningContext {
   canary: CanaryStrategy;
-  blue: RevisionRef;
-  green: RevisionRef;
+  stable: RevisionRef;
+  candidate: RevisionRef;
   state: CanaryState;
   /** No traffic router: the weight is approximated by replica counts behind one Service. */
   routerNone: boolean;
@@ -56,24 +56,24 @@ export interface Canary extends StepContext {
   route: RouteState | null;
 }
 
-export function canaryOf(ctx: StepContext, canary: CanaryStrategy): Canary {
+export function canaryOf(ctx: RunningContext, canary: CanaryStrategy): Canary {
   const { release, now } = ctx;
-  const green = release.green!;
+  const candidate = release.candidate;
   return {
     ...ctx,
     canary,
-    blue: release.blue!,
-    green,
+    stable: release.stable,
+    candidate,
     state: release.canary ?? initialCanaryState(now),
     routerNone: !canary.trafficRouting,
     total: release.replicas,
-    status: ctx.obs.snapshot.revisions[green.revision],
+    status: ctx.obs.snapshot.revisions[candidate.revision],
     route: ctx.obs.route ?? null,
   };
 }
 
 /** The release's canary state with `s` applied, and what the router reads back now. */
-export function withState(c: Canary, s: Partial<CanaryState>): Partial<Release> {
+export function withState(c: Canary, s: Partial<CanaryState>): Partial<Pick<Release, 'canary'>> {
   return { canary: { ...c.state, ...s, inForce: c.route ?? c.state.inForce } };
 }
 
@@ -104,6 +104,6 @@ export function canaryRollBack(c: Canary, reason: string, s: Partial<CanaryState
 
 /** The canary revision scaled to `replicas`. */
 export function scaleCanary(c: Canary, replicas: number, s: Partial<CanaryState> = {}): Decision {
-  const commands: Command[] = [{ type: 'ScaleRevision', deployment: c.green.deployment, replicas }];
-  return canaryAct(c, commands, `scaling ${c.green.deployment} to ${replicas}`, s);
+  const commands: Command[] = [{ type: 'ScaleRevision', deployment: c.candidate.deployment, replicas }];
+  return canaryAct(c, commands, `scaling ${c.candidate.deployment} to ${replicas}`, s);
 }

@@ -128,14 +128,14 @@ function routeStep(p: Progress, weight: number, headerRoute: HeaderRoute | null)
  * canary Service, which is what the route sends to.
  */
 function canaryReadyFor(p: Progress, weight: number, headerRoute: HeaderRoute | null): Decision | null {
-  const { s, green, status, canary } = p;
+  const { s, candidate, status, canary } = p;
   const replicas = s.scale ?? canaryReplicasFor(p.total, weight);
   if ((status?.desired ?? 0) < replicas) return scaleCanary(p, replicas, s);
-  const listedReady = p.obs.endpoints[canary.canaryService]?.readyByRevision[green.revision] ?? 0;
+  const listedReady = p.obs.endpoints[canary.canaryService]?.readyByRevision[candidate.revision] ?? 0;
   if ((status?.ready ?? 0) >= replicas && !((weight > 0 || headerRoute) && listedReady < 1)) return null;
   return canaryWait(
     p,
-    `waiting for ${green.deployment}: ${status?.ready ?? 0}/${replicas} ready, ${listedReady} listed by ${canary.canaryService}`,
+    `waiting for ${candidate.deployment}: ${status?.ready ?? 0}/${replicas} ready, ${listedReady} listed by ${canary.canaryService}`,
     soonest(p, poll(p.release, p.now)),
     s,
   );
@@ -215,7 +215,7 @@ function analysisStep(p: Progress, step: StepOf<'analysis'>): Decision {
 
 /** setCanaryScale: the canary at a fixed size, a weight's share, or following the weight again. */
 function scaleStep(p: Progress, step: StepOf<'setCanaryScale'>): Decision {
-  const { s, status, green } = p;
+  const { s, status, candidate } = p;
   const scale = step.setCanaryScale;
   const replicas =
     'replicas' in scale
@@ -227,7 +227,7 @@ function scaleStep(p: Progress, step: StepOf<'setCanaryScale'>): Decision {
   if ((status?.desired ?? 0) !== replicas) return scaleCanary(p, replicas, { ...s, scale: fixed });
   if ((status?.ready ?? 0) < replicas) {
     // (The state is recorded as the pass found it, without this pass's background measurements.)
-    return canaryWait(p, `waiting for ${green.deployment}: ${status?.ready ?? 0}/${replicas} ready`);
+    return canaryWait(p, `waiting for ${candidate.deployment}: ${status?.ready ?? 0}/${replicas} ready`);
   }
   return nextStep(p, { scale: fixed });
 }

@@ -23,10 +23,10 @@ import {
   overdue,
   poll,
   promoted,
-  type StepContext,
+  type RunningContext,
   selectedRevision,
 } from './kernel.ts';
-import type { Phase } from './release.ts';
+import type { Phase } from './phase.ts';
 import type { CanaryStrategy } from './target.ts';
 
 const phases: Partial<Record<Phase, (c: Canary) => Decision>> = {
@@ -37,7 +37,7 @@ const phases: Partial<Record<Phase, (c: Canary) => Decision>> = {
 };
 
 /** The steps of a canary release from the moment its revision exists until it switches. */
-export function decideCanary(ctx: StepContext, canary: CanaryStrategy): Decision {
+export function decideCanary(ctx: RunningContext, canary: CanaryStrategy): Decision {
   const phase = phases[ctx.release.phase];
   return phase ? phase(canaryOf(ctx, canary)) : keep(ctx);
 }
@@ -48,16 +48,16 @@ function deployingCanary(c: Canary): Decision {
 }
 
 function canaryUp(c: Canary): Decision | null {
-  const { status, green } = c;
+  const { status, candidate } = c;
   const wanted = status?.desired ?? 0;
   if (status?.progressDeadlineExceeded || overdue(c)) {
     return canaryRollBack(
       c,
-      `canary revision ${green.deployment} did not become ready within ${c.target.spec.progressDeadlineSeconds} s${status?.problem ? `: ${status.problem}` : ''}`,
+      `canary revision ${candidate.deployment} did not become ready within ${c.target.spec.progressDeadlineSeconds} s${status?.problem ? `: ${status.problem}` : ''}`,
     );
   }
   if (!status?.exists || status.ready < wanted) {
-    return canaryWait(c, `waiting for ${green.deployment}: ${status?.ready ?? 0}/${wanted} ready`);
+    return canaryWait(c, `waiting for ${candidate.deployment}: ${status?.ready ?? 0}/${wanted} ready`);
   }
   return null;
 }
@@ -69,7 +69,7 @@ function canaryUp(c: Canary): Decision | null {
 function othersGone(c: Canary): Decision | null {
   if (!c.routerNone) return null;
   const others = Object.values(c.obs.snapshot.revisions).filter(
-    (r) => r.revision !== c.blue.revision && r.revision !== c.green.revision && r.desired > 0,
+    (r) => r.revision !== c.stable.revision && r.revision !== c.candidate.revision && r.desired > 0,
   );
   if (others.length === 0) return null;
   return canaryWait(
@@ -83,17 +83,17 @@ function othersGone(c: Canary): Decision | null {
  * weight 0 made in Pending must read back, accepted by the data plane. Then the steps start.
  */
 function canaryServiceOn(c: Canary): Decision {
-  const { canary, green, route } = c;
+  const { canary, candidate, route } = c;
   const commands: Command[] = [{ type: 'PrepareRouter' }];
-  if (!c.routerNone && selectedRevision(c.obs.snapshot, canary.canaryService) !== green.revision) {
+  if (!c.routerNone && selectedRevision(c.obs.snapshot, canary.canaryService) !== candidate.revision) {
     const quiet = route?.accepted && route.weight === 0 && !route.headerRoute;
     if (!quiet) {
       return canaryWait(
         c,
-        `waiting for the routes to send nothing to ${canary.canaryService} before it selects ${green.revision}${route?.message ? `: ${route.message}` : ''}`,
+        `waiting for the routes to send nothing to ${canary.canaryService} before it selects ${candidate.revision}${route?.message ? `: ${route.message}` : ''}`,
       );
     }
-    commands.push({ type: 'SelectRevision', service: canary.canaryService, revision: green.revision });
+    commands.push({ type: 'SelectRevision', service: canary.canaryService, revision: candidate.revision });
   }
   const patch = { canary: initialCanaryState(c.now) };
   return go(c, { phase: 'Progressing', reason: null, wakeIn: poll(c.release, c.now), patch }, commands);
@@ -112,51 +112,56 @@ function awaitingPromotion(c: Canary): Decision {
 
 /** Switching (promotion): the canary at full size, the stable Service on it, every route at 100/0. */
 function promoting(c: Canary): Decision {
-  if (!c.status?.exists) return canaryRollBack(c, `canary revision ${c.green.deployment} disappeared`);
+  if (!c.status?.exists) return canaryRollBack(c, `canary revision ${c.candidate.deployment} disappeared`);
   return canaryFull(c) ?? stableSwitched(c) ?? stableListsCanary(c) ?? toScaleDown(c);
 }
 
 function canaryFull(c: Canary): Decision | null {
-  const { status, total, green } = c;
+  const { status, total, candidate } = c;
   if (status!.desired < total) return scaleCanary(c, total);
   if (status!.ready >= total) return null;
   if (overdue(c))
-    return canaryRollBack(c, `canary revision ${green.deployment} did not reach ${total} ready replicas`);
-  return canaryWait(c, `waiting for ${green.deployment}: ${status!.ready}/${total} ready`);
+    return canaryRollBack(c, `canary revision ${candidate.deployment} did not reach ${total} ready replicas`);
+  return canaryWait(c, `waiting for ${candidate.deployment}: ${status!.ready}/${total} ready`);
 }
 
 function stableSwitched(c: Canary): Decision | null {
-  const { canary, green, blue, release } = c;
-  const selector = c.obs.snapshot.services[canary.stableService]?.selector ?? {};
-  if (selector['switchyard.dev/revision'] === green.revision && release.switchedAt !== null) return null;
+  const { canary, candidate, stable, release } = c;
+  const named = selectedRevision(c.obs.snapshot, canary.stableService);
+  if (named === candidate.revision && release.switchedAt !== null) return null;
   const commands: Command[] = c.routerNone
-    ? [{ type: 'FinalizeRouter', stableRevision: green.revision }]
+    ? [{ type: 'FinalizeRouter', stableRevision: candidate.revision }]
     : [
-        { type: 'SelectRevision', service: canary.stableService, revision: green.revision },
-        { type: 'FinalizeRouter', stableRevision: green.revision },
+        { type: 'SelectRevision', service: canary.stableService, revision: candidate.revision },
+        { type: 'FinalizeRouter', stableRevision: candidate.revision },
       ];
   // The canary Service follows stable, so nothing names the old revision when it goes.
-  commands.push({ type: 'SelectRevision', service: canary.canaryService, revision: green.revision });
-  commands.push({ type: 'MoveHpa', from: blue.deployment, to: green.deployment });
-  const change = { reason: `promoted ${green.revision} to stable`, wakeIn: poll(release, c.now) };
-  return go(c, { ...change, patch: { switchedAt: c.now } }, commands, promoted(c.workload, blue, green));
+  commands.push({ type: 'SelectRevision', service: canary.canaryService, revision: candidate.revision });
+  commands.push({ type: 'MoveHpa', from: stable.deployment, to: candidate.deployment });
+  const change = { reason: `promoted ${candidate.revision} to stable`, wakeIn: poll(release, c.now) };
+  return go(
+    c,
+    { ...change, patch: { switchedAt: c.now } },
+    commands,
+    promoted(c.workload, stable, candidate),
+  );
 }
 
 /** The replica-ratio router reads the new revision's share, which is now all of it. */
 function stableListsCanary(c: Canary): Decision | null {
-  const { canary, green, route, total } = c;
+  const { canary, candidate, route, total } = c;
   const stable = c.obs.endpoints[canary.stableService];
   const routesSettled = c.routerNone || !route || (route.weight === 0 && route.accepted);
-  if ((stable?.readyByRevision[green.revision] ?? 0) >= total && routesSettled) return null;
+  if ((stable?.readyByRevision[candidate.revision] ?? 0) >= total && routesSettled) return null;
   if (overdue(c)) {
     return canaryRollBack(
       c,
-      `${canary.stableService} did not list ${total} ready endpoints of ${green.deployment} with the routes settled within ${c.target.spec.progressDeadlineSeconds} s${route?.message ? ` (${route.message})` : ''}`,
+      `${canary.stableService} did not list ${total} ready endpoints of ${candidate.deployment} with the routes settled within ${c.target.spec.progressDeadlineSeconds} s${route?.message ? ` (${route.message})` : ''}`,
     );
   }
   return canaryWait(
     c,
-    `waiting for ${canary.stableService} to list ${total} ready endpoints of ${green.deployment}`,
+    `waiting for ${canary.stableService} to list ${total} ready endpoints of ${candidate.deployment}`,
   );
 }
 

@@ -5,14 +5,23 @@
 // are scaled down first (see revisionsToScaleDown). Pure.
 import type { WorkloadSnapshot } from '../kubernetes/types.ts';
 import type { Command } from './commands.ts';
-import { type Decision, go, keep, listed, pollMs, type StepContext, selectedRevision } from './kernel.ts';
+import {
+  type Decision,
+  go,
+  keep,
+  listed,
+  pollMs,
+  revisionNamedBy,
+  type StepContext,
+  selectedRevision,
+} from './kernel.ts';
 import type { Release, Workload } from './release.ts';
 import { servicesOf, strategyOf } from './target.ts';
 
 const selectedBy = (snapshot: WorkloadSnapshot) =>
   new Set(
     Object.values(snapshot.services)
-      .map((s) => s?.selector['switchyard.dev/revision'])
+      .map(revisionNamedBy)
       .filter((r): r is string => r !== undefined),
   );
 
@@ -59,7 +68,7 @@ export function servicesToSettle(
   if (workload.inFlight || !stable || !status || status.ready === 0) return [];
   return Object.entries(snapshot.services).flatMap(([service, s]): Command[] => {
     if (!s) return [];
-    const named = s.selector['switchyard.dev/revision'];
+    const named = revisionNamedBy(s);
     if (named === stable.revision) return [];
     if (service !== activeService) {
       return named === undefined
@@ -124,7 +133,7 @@ function leftInUse(c: Cleanup): Decision | null {
   const { workload, cleanup } = c;
   const inUse =
     workload.stable?.deployment === cleanup.deployment ||
-    workload.inFlightGreen === cleanup.deployment ||
+    workload.inFlightCandidate === cleanup.deployment ||
     names(c, strategyOf(c.target).activeService);
   return inUse ? cleanupDone(c, [], `left ${cleanup.deployment} in place: it is in use`) : null;
 }
@@ -141,16 +150,16 @@ function trafficMovedOff(c: Cleanup): Decision | null {
   const stable = workload.stable;
   const moves: Command[] = [];
   const newer = workload.inFlight !== null && workload.inFlight !== release.id;
-  const stillBlue = release.blue && workload.stable?.revision === release.blue.revision;
+  const stillBlue = release.stable && workload.stable?.revision === release.stable.revision;
   if (
     !newer &&
     stillBlue &&
     release.canary &&
-    release.blue &&
+    release.stable &&
     release.phase === 'Superseded' &&
     !release.cleanupRouted
   ) {
-    moves.push({ type: 'FinalizeRouter', stableRevision: release.blue.revision });
+    moves.push({ type: 'FinalizeRouter', stableRevision: release.stable.revision });
   }
   for (const service of servicesOf(c.target)) {
     if (service !== serving && names(c, service) && stable) {
@@ -181,7 +190,7 @@ function stillListed(c: Cleanup): Decision | null {
 function soleBackend(c: Cleanup): Decision | null {
   const snap = c.obs.snapshot;
   const soleBackendOf = servicesOf(c.target).filter((s) => {
-    if (!snap.services[s] || snap.services[s].selector['switchyard.dev/revision'] !== undefined) return false;
+    if (!snap.services[s] || revisionNamedBy(snap.services[s]) !== undefined) return false;
     const counts = c.obs.endpoints[s]?.readyByRevision ?? {};
     const others = Object.entries(counts).reduce((n, [r, k]) => (r === c.revision ? n : n + k), 0);
     return (counts[c.revision] ?? 0) > 0 && others === 0;

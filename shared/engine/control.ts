@@ -5,7 +5,8 @@ import type { ControlCommand, ControlMessage } from '../messages.ts';
 import type { RefusalCode } from '../refusals.ts';
 import { supersedeFor } from './intake.ts';
 import { advance, type Change, endFor } from './kernel.ts';
-import { createRelease, isBeforeSwitch, isTerminal, type Release, type Workload } from './release.ts';
+import { isBeforeSwitch, isTerminal } from './phase.ts';
+import { createRelease, isRunning, type Release, type RunningRelease, type Workload } from './release.ts';
 import { type EngineTarget, strategyOf } from './target.ts';
 
 export type ControlOutcome =
@@ -64,8 +65,8 @@ function reasonOf(c: Control, text: string): string {
 /** The release addressed, unless it has ended (or there is none): then the refusal. */
 function liveRelease(c: Control): Release | ControlOutcome {
   const release = c.release;
-  if (!release || isTerminal(release.phase))
-    return refuse(c, release ? 'ended' : 'no-release', describe(release, 'has ended'));
+  if (!release) return refuse(c, 'no-release', `target ${c.target.name} has no release yet`);
+  if (isTerminal(release.phase)) return refuse(c, 'ended', `release ${release.id} is ${release.phase}`);
   return release;
 }
 
@@ -104,7 +105,7 @@ function promoteCanaryStep(c: Control, release: Release): ControlOutcome | null 
 }
 
 function promoteToSwitch(c: Control, release: Release): ControlOutcome | null {
-  const full = c.msg.full && isBeforeSwitch(release.phase) && release.green;
+  const full = c.msg.full && isBeforeSwitch(release.phase) && release.candidate;
   if (release.phase !== 'AwaitingPromotion' && !full) return null;
   return apply(c, release, {
     phase: 'Switching',
@@ -152,7 +153,7 @@ function abort(c: Control): ControlOutcome {
       patch: { adoption: { ...release.adoption, aborted: true }, paused: false },
     });
   }
-  if (!release.green) {
+  if (!release.candidate) {
     return apply(
       c,
       release,
@@ -222,11 +223,13 @@ function restart(c: Control): ControlOutcome {
 function undo(c: Control): ControlOutcome {
   const { workload, live, target } = c;
   // A release that has switched but still keeps blue warm goes back to it in one step.
-  const current = live.find((r) => r.switchedAt !== null && r.blue && r.phase !== 'RollingBack');
+  const current = live.find(
+    (r): r is RunningRelease => isRunning(r) && r.switchedAt !== null && r.phase !== 'RollingBack',
+  );
   if (current) {
     return apply(c, current, {
       phase: 'RollingBack',
-      reason: reasonOf(c, `undo: back to ${current.blue!.deployment}`),
+      reason: reasonOf(c, `undo: back to ${current.stable.deployment}`),
       wakeIn: 0,
       patch: { rollbackOutcome: 'RolledBack', paused: false },
     });
@@ -234,7 +237,14 @@ function undo(c: Control): ControlOutcome {
   const previous = workload.previous[0];
   if (!previous)
     return refuse(c, 'no-release', `target ${target.name} has no earlier revision to go back to`);
-  if (live.length > 0) return refuse(c, 'in-flight', `release ${live[0]!.id} is in flight; abort it instead`);
+  const inFlight = live[0];
+  if (inFlight?.phase === 'RollingBack')
+    return refuse(
+      c,
+      'rolling-back',
+      `release ${inFlight.id} is rolling back already; it ends on the earlier revision`,
+    );
+  if (inFlight) return refuse(c, 'in-flight', `release ${inFlight.id} is in flight; abort it instead`);
   return start(target, workload, live, c.now, c.msg, { image: previous.image, undoTo: previous });
 }
 
@@ -280,8 +290,4 @@ function start(
     workload: placed.workload,
     superseded: placed.superseded,
   };
-}
-
-function describe(release: Release | null, what: string): string {
-  return release ? `release ${release.id} is ${release.phase}` : `no release ${what}`;
 }

@@ -188,10 +188,10 @@ describe('blue-green decide()', () => {
     const started = pushImage(t, v2, emptyWorkload('api'), 0);
     const paused = drive(t, cluster, started.release, started.workload, 0);
     expect(paused.release.phase).toBe('AwaitingPromotion');
-    const green = paused.release.green!;
+    const green = paused.release.candidate!;
     expect(cluster.selectors['api-preview']?.['switchyard.dev/revision']).toBe(green.revision);
     expect(cluster.revisions[green.revision]?.desired).toBe(1);
-    expect(cluster.selectors.api?.['switchyard.dev/revision']).toBe(paused.release.blue!.revision);
+    expect(cluster.selectors.api?.['switchyard.dev/revision']).toBe(paused.release.stable!.revision);
 
     const promoted = decideControl(
       t,
@@ -226,7 +226,7 @@ describe('blue-green decide()', () => {
     expect(
       end.commands.filter((c) => c.type === 'ScaleRevision' && c.deployment === blue.deployment),
     ).toEqual([]);
-    expect(cluster.revisions[end.release.green!.revision]).toBeUndefined();
+    expect(cluster.revisions[end.release.candidate!.revision]).toBeUndefined();
     expect(end.workload.stable).toEqual(blue);
   });
 
@@ -278,9 +278,9 @@ describe('blue-green decide()', () => {
     expect(second.superseded).toHaveLength(1);
     const old = second.superseded[0]!;
     expect(old.phase).toBe('Superseded');
-    expect(old.cleanup).toMatchObject({ deployment: paused.release.green!.deployment, action: 'delete' });
+    expect(old.cleanup).toMatchObject({ deployment: paused.release.candidate!.deployment, action: 'delete' });
     expect(second.workload.inFlight).toBe(second.release.id);
-    expect(second.workload.inFlightGreen).toBeNull();
+    expect(second.workload.inFlightCandidate).toBeNull();
     // Removed after abortScaleDownDelaySeconds, scaled to zero first (the delete needs it).
     expect(old.cleanup?.at).toBe(paused.now + 1 + 30_000);
     const cleaned = decideStep(
@@ -291,8 +291,8 @@ describe('blue-green decide()', () => {
       paused.now + 1 + 30_000,
     );
     expect(cleaned.commands).toEqual([
-      { type: 'ScaleRevision', deployment: paused.release.green!.deployment, replicas: 0 },
-      { type: 'DeleteRevision', deployment: paused.release.green!.deployment },
+      { type: 'ScaleRevision', deployment: paused.release.candidate!.deployment, replicas: 0 },
+      { type: 'DeleteRevision', deployment: paused.release.candidate!.deployment },
     ]);
   });
 
@@ -340,7 +340,7 @@ describe('blue-green decide()', () => {
       expect(run.phase).toBe('Successful');
       expect(run.metrics[0]!.measurements).toHaveLength(2);
       expect(run.metrics[0]!.spec.provider.config).toEqual({
-        query: `q{rev="${end.release.green!.revision}"}`,
+        query: `q{rev="${end.release.candidate!.revision}"}`,
       });
     });
 
@@ -351,7 +351,7 @@ describe('blue-green decide()', () => {
       const end = drive(t, cluster, started.release, started.workload, 0, true, answering(0.5));
       expect(end.release.phase).toBe('RolledBack');
       expect(end.release.switchedAt).toBeNull();
-      expect(cluster.selectors.api?.['switchyard.dev/revision']).toBe(end.release.blue!.revision);
+      expect(cluster.selectors.api?.['switchyard.dev/revision']).toBe(end.release.stable!.revision);
     });
 
     it('post-promotion analysis fails: traffic back on warm blue, which was never scaled down', () => {
@@ -361,7 +361,7 @@ describe('blue-green decide()', () => {
       const end = drive(t, cluster, started.release, started.workload, 0, true, answering(0.5));
       expect(end.release.phase).toBe('RolledBack');
       expect(end.release.switchedAt).not.toBeNull();
-      const blue = end.release.blue!;
+      const blue = end.release.stable!;
       expect(cluster.selectors.api?.['switchyard.dev/revision']).toBe(blue.revision);
       expect(
         end.commands.filter(
@@ -384,7 +384,9 @@ describe('blue-green decide()', () => {
 describe('advance()', () => {
   it('a release that ends its rollback keeps the reason it rolled back for, not the last wait', () => {
     const base = pushedRelease(v2);
-    const failing = advance({ ...base, phase: 'Progressing' }, 1, {
+    const stable = { revision: 'r1', deployment: 'api-r1', image: 'app@v1' };
+    const candidate = { revision: 'r2', deployment: 'api-r2', image: `app@${v2}` };
+    const failing = advance({ ...base, phase: 'Progressing', stable, candidate }, 1, {
       phase: 'RollingBack',
       reason: 'background analysis failed: error-rate',
       patch: { rollbackOutcome: 'RolledBack' },

@@ -17,12 +17,15 @@ import {
   keep,
   poll,
   promoted,
+  type RunningContext,
   restored,
+  running,
   type StepContext,
   type StepInput,
   selectedRevision,
 } from './kernel.ts';
-import { isTerminal, type Phase, type Release, type Workload } from './release.ts';
+import { isTerminal, type Phase } from './phase.ts';
+import type { Release, Workload } from './release.ts';
 import { rollBackBlueGreen, rollBackCanary } from './rollback.ts';
 import { startRelease } from './start.ts';
 import { type EngineTarget, strategyOf } from './target.ts';
@@ -86,19 +89,19 @@ export function followCluster(
   workload: Workload,
   snap: WorkloadSnapshot,
 ): { workload: Workload; hpa: Command | null } {
-  const { blue, green } = release;
+  const { stable, candidate } = release;
   const named = selectedRevision(snap, strategyOf(target).activeService);
-  if (!blue || !green || !named || named === workload.stable?.revision) return { workload, hpa: null };
-  if (named === green.revision && workload.stable?.revision === blue.revision) {
+  if (!stable || !candidate || !named || named === workload.stable?.revision) return { workload, hpa: null };
+  if (named === candidate.revision && workload.stable?.revision === stable.revision) {
     return {
-      workload: promoted(workload, blue, green),
-      hpa: { type: 'MoveHpa', from: blue.deployment, to: green.deployment },
+      workload: promoted(workload, stable, candidate),
+      hpa: { type: 'MoveHpa', from: stable.deployment, to: candidate.deployment },
     };
   }
-  if (named === blue.revision && workload.stable?.revision === green.revision) {
+  if (named === stable.revision && workload.stable?.revision === candidate.revision) {
     return {
-      workload: restored(workload, blue),
-      hpa: { type: 'MoveHpa', from: green.deployment, to: blue.deployment },
+      workload: restored(workload, stable),
+      hpa: { type: 'MoveHpa', from: candidate.deployment, to: stable.deployment },
     };
   }
   return { workload, hpa: null };
@@ -106,12 +109,25 @@ export function followCluster(
 
 type PhaseStep = (ctx: StepContext) => Decision;
 
+/**
+ * A step of the phases a release is in only with both its revisions: the context narrowed once
+ * here, so no step below reads `release.candidate!`. A record that breaks the rule (written by
+ * hand) fails with what is wrong instead of a step crashing on it.
+ */
+const withRevisions =
+  (step: (ctx: RunningContext) => Decision): PhaseStep =>
+  (ctx) => {
+    const narrowed = running(ctx);
+    if (narrowed) return step(narrowed);
+    return fail(ctx, `release record is ${ctx.release.phase} without both its revisions; retry it`);
+  };
+
 /** Phases whose steps differ by strategy. */
-const byStrategy: PhaseStep = (ctx) => {
+const byStrategy = withRevisions((ctx) => {
   const canary = ctx.target.spec.strategy.canary;
   if (!canary) return ctx.release.phase === 'RollingBack' ? rollBackBlueGreen(ctx) : decideBlueGreen(ctx);
   return ctx.release.phase === 'RollingBack' ? rollBackCanary(ctx, canary) : decideCanary(ctx, canary);
-};
+});
 
 /** Every phase's steps (a canary's analysis-free phases after the switch are blue-green's). */
 const phases: Record<Phase, PhaseStep> = {
@@ -122,9 +138,9 @@ const phases: Record<Phase, PhaseStep> = {
   AwaitingPromotion: byStrategy,
   Switching: byStrategy,
   RollingBack: byStrategy,
-  PrePromotionAnalysis: decideBlueGreen,
-  PostPromotionAnalysis: decideBlueGreen,
-  ScalingDown: decideBlueGreen,
+  PrePromotionAnalysis: withRevisions(decideBlueGreen),
+  PostPromotionAnalysis: withRevisions(decideBlueGreen),
+  ScalingDown: withRevisions(decideBlueGreen),
   Succeeded: keep,
   RolledBack: keep,
   Aborted: keep,
@@ -176,19 +192,19 @@ function unsafe(ctx: StepContext): Decision | null {
  * Service was pointed elsewhere by hand (drift: the view the release was sized from is stale).
  */
 function unsafeToGoOn(target: EngineTarget, release: Release, snap: WorkloadSnapshot): string | null {
-  const { blue, green } = release;
-  if (!green || !blue || release.switchedAt !== null || release.phase === 'RollingBack') return null;
+  const { stable, candidate } = release;
+  if (!candidate || !stable || release.switchedAt !== null || release.phase === 'RollingBack') return null;
   // The adapter refuses a Deployment whose template is not the revision's when it ensures it; one
   // changed after that shows here, by the image it runs.
-  const images = snap.revisions[green.revision]?.images;
-  if (images && Object.keys(images).length > 0 && !Object.values(images).includes(green.image)) {
-    return `not switching to ${green.deployment}: its Deployment runs ${Object.values(images).join(', ')}, not ${green.image} (changed outside Switchyard); delete it or restore its template`;
+  const images = snap.revisions[candidate.revision]?.images;
+  if (images && Object.keys(images).length > 0 && !Object.values(images).includes(candidate.image)) {
+    return `not switching to ${candidate.deployment}: its Deployment runs ${Object.values(images).join(', ')}, not ${candidate.image} (changed outside Switchyard); delete it or restore its template`;
   }
   const service = strategyOf(target).activeService;
   const named = selectedRevision(snap, service);
   const wide = target.spec.strategy.canary && !target.spec.strategy.canary.trafficRouting;
-  if (!wide && named !== undefined && named !== blue.revision && named !== green.revision) {
-    return `drift: Service "${service}" selects revision ${named}, not ${blue.revision} as when the release started (changed by hand); not switching. Fix the Service, then retry`;
+  if (!wide && named !== undefined && named !== stable.revision && named !== candidate.revision) {
+    return `drift: Service "${service}" selects revision ${named}, not ${stable.revision} as when the release started (changed by hand); not switching. Fix the Service, then retry`;
   }
   return null;
 }

@@ -4,7 +4,8 @@ import { parseImageRef } from '../image-ref.ts';
 import type { ArtifactRegistryMessage } from '../messages.ts';
 import { matchTagFilter } from '../target/tag-filter.ts';
 import { advance } from './kernel.ts';
-import { createRelease, isBeforeSwitch, isTerminal, type Release, type Workload } from './release.ts';
+import { isBeforeSwitch, isTerminal } from './phase.ts';
+import { createRelease, type Release, type Workload } from './release.ts';
 import { type EngineTarget, strategyOf } from './target.ts';
 
 export interface ParsedPush {
@@ -107,12 +108,12 @@ export function supersedeFor(
   workload: Workload,
   live: Release[],
   now: number,
-  /** abortScaleDownDelaySeconds: how long a superseded green stays before it is drained and removed. */
+  /** abortScaleDownDelaySeconds: how long a superseded candidate stays before it is drained and removed. */
   cleanupDelayMs: number,
 ): PushOutcome {
   const superseded: Release[] = [];
   let inFlight = workload.inFlight;
-  let inFlightGreen = workload.inFlightGreen;
+  let inFlightGreen = workload.inFlightCandidate;
   let queued: string | null = null;
   for (const old of live) {
     // Behind one that has switched, or that is adopting the plain Deployment (the Services are being
@@ -121,10 +122,10 @@ export function supersedeFor(
       queued = release.id;
       continue;
     }
-    const green = old.green;
+    const candidate = old.candidate;
     const cleanup =
-      green && green.revision !== workload.stable?.revision
-        ? { deployment: green.deployment, at: now + cleanupDelayMs, action: 'delete' as const }
+      candidate && candidate.revision !== workload.stable?.revision
+        ? { deployment: candidate.deployment, at: now + cleanupDelayMs, action: 'delete' as const }
         : null;
     superseded.push(
       advance(old, now, {
@@ -152,7 +153,7 @@ export function supersedeFor(
     workload: {
       ...workload,
       inFlight,
-      inFlightGreen,
+      inFlightCandidate: inFlightGreen,
       queued,
       releases: release.number,
       lastRelease: release.id,

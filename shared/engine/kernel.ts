@@ -4,16 +4,24 @@
 import type { ProviderResult } from '../analysis/provider.ts';
 import type { RunKind } from '../analysis/run.ts';
 import { revisionOf } from '../kubernetes/revision.ts';
-import type { EndpointCounts, RevisionSpec, WorkloadSnapshot } from '../kubernetes/types.ts';
+import {
+  type EndpointCounts,
+  labels,
+  type RevisionSpec,
+  type WorkloadSnapshot,
+} from '../kubernetes/types.ts';
 import type { RouteState } from '../routers/router.ts';
 import type { StepName } from '../topology.ts';
 import { type Command, describeCommand } from './commands.ts';
+import { isTerminal, type Phase } from './phase.ts';
 import {
-  isTerminal,
-  type Phase,
+  checkedRelease,
+  isRunning,
   type PodTemplate,
   type Release,
+  type ReleaseDraft,
   type RevisionRef,
+  type RunningRelease,
   type Workload,
 } from './release.ts';
 import type { EngineTarget } from './target.ts';
@@ -56,7 +64,7 @@ export interface Change {
   /** When to look again; null: nothing scheduled (waits for a human or ended). */
   wakeIn?: number | null;
   cause?: string;
-  patch?: Partial<Release>;
+  patch?: Partial<ReleaseDraft>;
 }
 
 /** Applies a change: new phase (recorded in history), seq + 1, the next wake-up. */
@@ -69,7 +77,7 @@ export function advance(
 ): Release {
   const phase = change.phase ?? release.phase;
   const seq = release.seq + 1;
-  const next: Release = {
+  const next = checkedRelease({
     ...release,
     ...change.patch,
     phase,
@@ -83,7 +91,7 @@ export function advance(
           ? rollbackCause(release)
           : release.reason,
     lease: null,
-  };
+  });
   const wakeIn = change.wakeIn === undefined ? null : change.wakeIn;
   if (isTerminal(phase)) {
     next.wake = next.cleanup ? { step: 'rollback', at: next.cleanup.at, seq } : null;
@@ -152,7 +160,7 @@ function stepFor(phase: Phase): StepName {
 /** The workload once `release` has ended. */
 export function endFor(workload: Workload, release: Release): Workload {
   return workload.inFlight === release.id
-    ? { ...workload, inFlight: null, inFlightGreen: null, gcPending: true }
+    ? { ...workload, inFlight: null, inFlightCandidate: null, gcPending: true }
     : workload;
 }
 
@@ -179,7 +187,12 @@ export function restored(workload: Workload, back: RevisionRef): Workload {
 
 /** The revision a Service's selector names (undefined: it does not exist or selects the workload wide). */
 export function selectedRevision(snap: WorkloadSnapshot, service: string | undefined): string | undefined {
-  return service === undefined ? undefined : snap.services[service]?.selector['switchyard.dev/revision'];
+  return service === undefined ? undefined : revisionNamedBy(snap.services[service]);
+}
+
+/** The revision a Service's selector names; undefined when it selects the whole workload (or is gone). */
+export function revisionNamedBy(service: { selector: Record<string, string> } | null | undefined) {
+  return service?.selector[labels.revision];
 }
 
 /** Ready endpoints of `revision` a Service lists ('' for pods without a revision label). */
@@ -209,12 +222,20 @@ export function revisionSpec(
 }
 
 /** Everything a step decides from: the target, the release and workload records, what it observed, the time. */
-export interface StepContext {
+export interface StepContext<R extends Release = Release> {
   target: EngineTarget;
-  release: Release;
+  release: R;
   workload: Workload;
   obs: Observation;
   now: number;
+}
+
+/** A step of a release on its way between its revisions: both are known (a union by phase). */
+export type RunningContext = StepContext<RunningRelease>;
+
+/** The context narrowed to a running release, or null when its phase needs no revisions. */
+export function running(ctx: StepContext): RunningContext | null {
+  return isRunning(ctx.release) ? (ctx as RunningContext) : null;
 }
 
 /*
@@ -263,7 +284,7 @@ export function fail(ctx: StepContext, reason: string): Decision {
 }
 
 /** Sends the release back to its stable revision (a failure: it ends RolledBack). */
-export function rollBack(ctx: StepContext, reason: string, patch: Partial<Release> = {}): Decision {
+export function rollBack(ctx: StepContext, reason: string, patch: Partial<ReleaseDraft> = {}): Decision {
   return go(ctx, {
     phase: 'RollingBack',
     reason,

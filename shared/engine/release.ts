@@ -1,8 +1,9 @@
-// The release state machine's data: phases, the release record and the workload record.
+// The release state machine's data: the release record (a union by phase) and the workload record.
 import type { V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { AnalysisRun } from '../analysis/run.ts';
 import type { HeaderRoute, RouteState } from '../routers/router.ts';
 import type { StepName } from '../topology.ts';
+import { isRevisionPhase, type Phase, type RevisionPhase } from './phase.ts';
 
 /** Where a canary release is in its steps. */
 export interface CanaryState {
@@ -19,61 +20,6 @@ export interface CanaryState {
   background: AnalysisRun | null;
   /** Runs of analysis steps, in order; the last may be running. */
   stepRuns: AnalysisRun[];
-}
-
-export type Phase =
-  /** Accepted; the first step has not run yet. */
-  | 'Pending'
-  /** A plain Deployment is being taken over: a first revision from its template, then the selector. */
-  | 'Adopting'
-  /** Canary: the steps run (weights, pauses, analysis). */
-  | 'Progressing'
-  /** The green revision is being created and must become ready. */
-  | 'DeployingGreen'
-  /** Checks against green before any traffic moves (readiness, and analysis when configured). */
-  | 'PrePromotionAnalysis'
-  /** Paused until `promote` (or autoPromotionSeconds). */
-  | 'AwaitingPromotion'
-  /** Green is scaled to full size and the active Service moves to it. */
-  | 'Switching'
-  /** Checks after the switch while blue is still warm. */
-  | 'PostPromotionAnalysis'
-  /** Waiting scaleDownDelaySeconds, then blue is scaled to zero (kept for undo). */
-  | 'ScalingDown'
-  /** Done: green serves all traffic. */
-  | 'Succeeded'
-  /** Traffic goes back to blue and green is removed. */
-  | 'RollingBack'
-  /** Done: blue serves, green removed. */
-  | 'RolledBack'
-  /** Stopped by `abort`: blue serves, green scaled down after abortScaleDownDelaySeconds. */
-  | 'Aborted'
-  /** Stopped by an error that needs a human (bad input, refused by Kubernetes); blue serves. */
-  | 'Failed'
-  /** Replaced by a newer push before it switched; its green removed. */
-  | 'Superseded';
-
-const terminal: ReadonlySet<Phase> = new Set(['Succeeded', 'RolledBack', 'Aborted', 'Failed', 'Superseded']);
-
-/** Phases of a release that went wrong: on the way back to stable, or ended without switching. */
-export const failurePhases: ReadonlySet<Phase> = new Set(['RollingBack', 'RolledBack', 'Aborted', 'Failed']);
-
-/** A terminal phase never changes again. */
-export function isTerminal(phase: Phase): boolean {
-  return terminal.has(phase);
-}
-
-/** Phases in which traffic has not moved to green yet (a newer push may supersede them). */
-export function isBeforeSwitch(phase: Phase): boolean {
-  const before: Phase[] = [
-    'Pending',
-    'Adopting',
-    'DeployingGreen',
-    'PrePromotionAnalysis',
-    'AwaitingPromotion',
-    'Progressing',
-  ];
-  return before.includes(phase);
 }
 
 /** One revision of the workload: the Deployment `<workload>-<revision>`. */
@@ -116,7 +62,8 @@ export interface Wake {
   pollUntil?: number;
 }
 
-export interface Release {
+/** What every release record holds, whatever its phase. */
+interface ReleaseFields {
   id: string;
   target: string;
   /** 1, 2, 3… per target. */
@@ -129,16 +76,12 @@ export interface Release {
   restartedAt?: string;
   /** Generation of the target whose spec the release follows. */
   targetGeneration: number;
-  phase: Phase;
   /** Bumped by every change; step messages carry it, so late or duplicate ones are recognised. */
   seq: number;
   phaseSince: number;
   createdAt: number;
   updatedAt: number;
   paused: boolean;
-  /** The revision serving traffic when the release started (null while a plain Deployment is adopted). */
-  blue: RevisionRef | null;
-  green: RevisionRef | null;
   /** Full size of the workload, from the stable revision (or its HPA) when the release started. */
   replicas: number;
   /**
@@ -180,6 +123,53 @@ export interface Release {
   eventsPending?: boolean;
 }
 
+/** A release on its way between its two revisions: both are known. */
+export interface RunningRelease extends ReleaseFields {
+  phase: RevisionPhase;
+  /** The revision serving traffic when the release started. */
+  stable: RevisionRef;
+  /** The new revision the release brings. */
+  candidate: RevisionRef;
+}
+
+/**
+ * A release before its revisions exist (Pending, Adopting: the stable one is null while a plain
+ * Deployment is adopted) or ended (the candidate is null when it ended before making one).
+ */
+export interface IdleRelease extends ReleaseFields {
+  phase: Exclude<Phase, RevisionPhase>;
+  stable: RevisionRef | null;
+  candidate: RevisionRef | null;
+}
+
+/** The release record (document `releases/<id>`), a union by phase. */
+export type Release = RunningRelease | IdleRelease;
+
+/** A release-shaped record whose phase and revisions have not been checked against each other. */
+export type ReleaseDraft = ReleaseFields & {
+  phase: Phase;
+  stable: RevisionRef | null;
+  candidate: RevisionRef | null;
+};
+
+/**
+ * The draft as a release once its phase and revisions agree. A phase that needs both revisions
+ * without them is a bug of the step that chose it: refused here, before it is written.
+ */
+export function checkedRelease(draft: ReleaseDraft): Release {
+  if (isRevisionPhase(draft.phase) && (!draft.stable || !draft.candidate)) {
+    throw new Error(
+      `release ${draft.id} cannot be ${draft.phase} without both its revisions (stable ${draft.stable?.revision ?? 'none'}, candidate ${draft.candidate?.revision ?? 'none'})`,
+    );
+  }
+  return draft as Release;
+}
+
+/** Narrows a release to one on its way between its revisions. */
+export function isRunning(release: Release): release is RunningRelease {
+  return isRevisionPhase(release.phase);
+}
+
 /** What Switchyard knows of a target's workload across releases (document `workloads/<target>`). */
 export interface Workload {
   target: string;
@@ -192,7 +182,7 @@ export interface Workload {
   /** A newer release waiting for the in-flight one to finish (it had switched already). */
   queued: string | null;
   /** The green Deployment of the release in flight (cleanups of older releases leave it alone). */
-  inFlightGreen: string | null;
+  inFlightCandidate: string | null;
   /** The last release, in flight or ended. */
   lastRelease: string | null;
   /** Release counter of the target. */
@@ -208,7 +198,7 @@ export function emptyWorkload(target: string): Workload {
     previous: [],
     inFlight: null,
     queued: null,
-    inFlightGreen: null,
+    inFlightCandidate: null,
     lastRelease: null,
     releases: 0,
     gcPending: false,
@@ -246,8 +236,8 @@ export function createRelease(workload: Workload, r: NewRelease, now: number): R
     createdAt: now,
     updatedAt: now,
     paused: false,
-    blue: null,
-    green: null,
+    stable: null,
+    candidate: null,
     replicas: 0,
     adoption: null,
     switchedAt: null,

@@ -93,7 +93,7 @@ describe('the serving revision is never taken down', () => {
     const started = pushImage(t, digest('2'), adopted.workload, adopted.now + 1000);
     const paused = drive(t, c, started.release, started.workload, adopted.now + 1000);
     expect(paused.release.phase).toBe('AwaitingPromotion');
-    const blue = paused.release.blue!;
+    const blue = paused.release.stable!;
     expect(c.revisions[blue.revision]!.desired).toBe(0);
 
     c.instant = false;
@@ -135,20 +135,20 @@ describe('the serving revision is never taken down', () => {
       ({ release: r, workload: w } = step(t, c, r, w, now));
     }
     // The pass that switches runs its commands, then dies before its commit: its decision is lost.
-    for (let i = 0; i < 10 && c.selectors.api?.[rev] !== r.green!.revision; i++) {
+    for (let i = 0; i < 10 && c.selectors.api?.[rev] !== r.candidate!.revision; i++) {
       const d = step(t, c, r, w, now);
-      if (c.selectors.api?.[rev] !== r.green!.revision) ({ release: r, workload: w } = d);
+      if (c.selectors.api?.[rev] !== r.candidate!.revision) ({ release: r, workload: w } = d);
     }
-    expect(c.selectors.api?.[rev]).toBe(r.green!.revision);
+    expect(c.selectors.api?.[rev]).toBe(r.candidate!.revision);
     const lostAt = c.issued.length;
     const end = drive(t, c, r, w, now + 1000);
     expect(end.release.phase).toBe('Succeeded');
-    expect(end.workload.stable?.revision).toBe(r.green!.revision);
+    expect(end.workload.stable?.revision).toBe(r.candidate!.revision);
     expect(end.workload.previous[0]?.revision).toBe(blue.revision);
     expect(c.issued.slice(lostAt).map((x) => x.command)).toContainEqual({
       type: 'MoveHpa',
       from: blue.deployment,
-      to: r.green!.deployment,
+      to: r.candidate!.deployment,
     });
   });
 
@@ -167,7 +167,7 @@ describe('the serving revision is never taken down', () => {
     const started = pushImage(t2, digest('2'), adopted.workload, adopted.now + 1000);
     const paused = drive(t2, c, started.release, started.workload, adopted.now + 1000);
     expect(paused.release.phase).toBe('AwaitingPromotion');
-    const green = paused.release.green!;
+    const green = paused.release.candidate!;
     // Green goes unready: the preview Service still lists it when the rollback moves it back.
     c.revisions[green.revision]!.progressDeadlineExceeded = true;
     const aborted = control(t2, 'abort', paused.release, paused.workload, paused.now + 1);
@@ -207,7 +207,7 @@ describe('the serving revision is never taken down', () => {
     let w = started.workload;
     const now = adopted.now + 1000;
     ({ release: r, workload: w } = step(t, c, r, w, now));
-    const green = r.green!;
+    const green = r.candidate!;
     c.revisions[green.revision]!.images = { api: digest('9') };
     const end = drive(t, c, r, w, now + 1);
     expect(c.selectors.api?.[rev]).toBe(adopted.workload.stable!.revision);

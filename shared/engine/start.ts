@@ -46,9 +46,9 @@ function takeOverOf(target: EngineTarget): Command[] {
 /** Undo: straight to the switch back to the earlier revision, which must still exist. */
 function startUndo(ctx: StepContext, w: Workload, undoTo: RevisionRef): Decision {
   const snap = ctx.obs.snapshot;
-  const blue = ctx.workload.stable;
-  const blueStatus = blue ? snap.revisions[blue.revision] : undefined;
-  if (!blue || !blueStatus?.exists) return fail(ctx, 'undo: there is no stable revision to leave');
+  const stable = ctx.workload.stable;
+  const blueStatus = stable ? snap.revisions[stable.revision] : undefined;
+  if (!stable || !blueStatus?.exists) return fail(ctx, 'undo: there is no stable revision to leave');
   if (!snap.revisions[undoTo.revision]?.exists) {
     return fail(ctx, `undo: revision ${undoTo.deployment} no longer exists; release its image again instead`);
   }
@@ -60,10 +60,10 @@ function startUndo(ctx: StepContext, w: Workload, undoTo: RevisionRef): Decision
       phase: 'Switching',
       reason: `undo: back to ${undoTo.deployment}`,
       wakeIn: 0,
-      patch: { blue, green: undoTo, replicas: full },
+      patch: { stable, candidate: undoTo, replicas: full },
     },
     takeOver,
-    { ...w, inFlightGreen: undoTo.deployment },
+    { ...w, inFlightCandidate: undoTo.deployment },
   );
 }
 
@@ -83,13 +83,13 @@ function templateFor(ctx: StepContext, stable: PodTemplate): PodTemplate | strin
   }
 }
 
-function deployNewRevision(ctx: StepContext, w: Workload, blue: RevisionRef): Decision {
+function deployNewRevision(ctx: StepContext, w: Workload, stable: RevisionRef): Decision {
   const { target, release } = ctx;
-  const blueStatus = ctx.obs.snapshot.revisions[blue.revision];
+  const blueStatus = ctx.obs.snapshot.revisions[stable.revision];
   if (!blueStatus?.exists) {
     return fail(
       ctx,
-      `the stable revision ${blue.deployment} is missing from namespace "${target.spec.namespace}"`,
+      `the stable revision ${stable.deployment} is missing from namespace "${target.spec.namespace}"`,
     );
   }
   const template = templateFor(ctx, blueStatus.template);
@@ -99,35 +99,35 @@ function deployNewRevision(ctx: StepContext, w: Workload, blue: RevisionRef): De
   const full = Math.max(1, blueStatus.desired, release.replicas);
   const bg = strategyOf(target);
   const spec = revisionSpec(target, release, template, bg.previewReplicaCount ?? full);
-  const green: RevisionRef = {
+  const candidate: RevisionRef = {
     revision: spec.revision,
     deployment: deploymentName(target.spec.workload, spec.revision),
     image: release.image,
   };
-  if (green.revision === blue.revision) return alreadyStable(ctx, w, blue, full);
+  if (candidate.revision === stable.revision) return alreadyStable(ctx, w, stable, full);
   const routed = Boolean(target.spec.strategy.canary?.trafficRouting);
   const commands: Command[] = [...takeOverOf(target)];
   if (target.spec.strategy.canary && !routed) {
-    commands.push({ type: 'FinalizeRouter', stableRevision: blue.revision });
+    commands.push({ type: 'FinalizeRouter', stableRevision: stable.revision });
   }
   commands.push({ type: 'EnsureRevision', spec });
   if (bg.previewService && !routed) {
-    commands.push({ type: 'SelectRevision', service: bg.previewService, revision: green.revision });
+    commands.push({ type: 'SelectRevision', service: bg.previewService, revision: candidate.revision });
   }
-  const patch = { blue, green, replicas: full };
+  const patch = { stable, candidate, replicas: full };
   const change = { phase: 'DeployingGreen', reason: null, wakeIn: poll(release, ctx.now), patch } as const;
-  return go(ctx, change, commands, { ...w, inFlightGreen: green.deployment });
+  return go(ctx, change, commands, { ...w, inFlightCandidate: candidate.deployment });
 }
 
 /**
  * The image's revision is the stable one already. A canary superseded on the way may have left
  * routes, a wide selector or a shrunk stable revision: they go back to stable at full size first.
  */
-function alreadyStable(ctx: StepContext, w: Workload, blue: RevisionRef, full: number): Decision {
+function alreadyStable(ctx: StepContext, w: Workload, stable: RevisionRef, full: number): Decision {
   const settle: Command[] = ctx.target.spec.strategy.canary
-    ? [...takeOverOf(ctx.target), { type: 'FinalizeRouter', stableRevision: blue.revision }]
+    ? [...takeOverOf(ctx.target), { type: 'FinalizeRouter', stableRevision: stable.revision }]
     : [];
-  const reason = `revision ${blue.revision} is already stable`;
-  const patch = { blue, green: blue, replicas: full };
+  const reason = `revision ${stable.revision} is already stable`;
+  const patch = { stable, candidate: stable, replicas: full };
   return go(ctx, { phase: 'Succeeded', reason, patch }, settle, endFor(w, ctx.release));
 }

@@ -4,7 +4,8 @@
 import { CloudEvent } from 'cloudevents';
 import { z } from 'zod';
 import type { AnalysisRun } from '../analysis/run.ts';
-import { failurePhases, isTerminal, type Phase, type Release, type Transition } from '../engine/release.ts';
+import { failurePhases, isTerminal, type Phase } from '../engine/phase.ts';
+import type { Release, Transition } from '../engine/release.ts';
 import { type EventGroup, phases } from './schema.ts';
 
 export const releaseEventType = 'dev.switchyard.release.v1.transition';

@@ -3,7 +3,7 @@
 // secrets mounted into the notify function, named here by their secret id.
 import { z } from 'zod';
 import { staticRefusal } from '../egress/policy.ts';
-import type { Phase } from '../engine/release.ts';
+import type { Phase } from '../engine/phase.ts';
 import { dns1123Label } from '../target/names.ts';
 
 /** Groups of events a notifier can ask for, besides single phases. */

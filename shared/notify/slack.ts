@@ -1,6 +1,6 @@
 // The Slack message of a release event: Block Kit blocks for people, and a plain `text` that Slack
 // shows in notifications and where blocks cannot be drawn.
-import { failurePhases, type Phase } from '../engine/release.ts';
+import { failurePhases, type Phase } from '../engine/phase.ts';
 import type { ReleaseEventData } from './event.ts';
 
 /**

@@ -12,3 +12,18 @@ export function attemptsOf(release: Release): number {
 }
 
 export const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Marks `err` with the commands its pass ran before the one that threw: they changed the cluster,
+ * so the release's history records them whatever becomes of the pass (retried, ended, refused).
+ */
+export function withRan(err: unknown, ran: string[]): unknown {
+  if (ran.length > 0 && typeof err === 'object' && err !== null) Object.assign(err, { ranBefore: ran });
+  return err;
+}
+
+/** The commands a failed pass ran before `err` (see withRan); [] when none. */
+export function ranBefore(err: unknown): string[] {
+  const ran = (err as { ranBefore?: unknown } | null)?.ranBefore;
+  return Array.isArray(ran) ? ran.filter((c): c is string => typeof c === 'string') : [];
+}

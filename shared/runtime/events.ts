@@ -2,7 +2,9 @@
 // out on the events topic as CloudEvents, and the release records how far it got. A function that
 // dies in between leaves the release marked (eventsPending), and the sweep publishes the rest. An
 // event may so go out twice, always with the same id; never is one lost or a release held up.
-import { failurePhases, type Release } from '../engine/release.ts';
+
+import { failurePhases } from '../engine/phase.ts';
+import type { Release } from '../engine/release.ts';
 import { type EngineTarget, strategyOf } from '../engine/target.ts';
 import type { Cluster } from '../kubernetes/types.ts';
 import { releaseEvent } from '../notify/event.ts';
@@ -74,7 +76,7 @@ export async function recordClusterEvents(
 ): Promise<void> {
   const changes = after.history.slice(before.history.length).filter((h) => h.from !== h.to);
   if (changes.length === 0) return;
-  const revision = after.green ?? after.adoption?.revision ?? null;
+  const revision = after.candidate ?? after.adoption?.revision ?? null;
   const regarding = revision
     ? { kind: 'Deployment' as const, name: revision.deployment }
     : { kind: 'Service' as const, name: strategyOf(target).activeService };

@@ -4,18 +4,25 @@
 // endWithError()) or gives the claim back with the attempt counted and is thrown, for Pub/Sub to
 // deliver the step again (failStep()).
 import { advance, endFor } from '../engine/kernel.ts';
-import { isTerminal, type Release, type Workload } from '../engine/release.ts';
+import { isTerminal } from '../engine/phase.ts';
+import type { Release, Workload } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
 import { errorKind, retriability } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { StepMessage } from '../messages.ts';
-import { attemptsOf, maxAttempts, messageOf } from './attempts.ts';
+import { attemptsOf, maxAttempts, messageOf, ranBefore } from './attempts.ts';
 import type { Deps } from './deps.ts';
 import { announce } from './events.ts';
 import { commit, unclaim } from './lease.ts';
 import { dispatchWake, planWake } from './wake.ts';
 
 type Outcome = { release: Release; workload: Workload };
+
+/** The history's record of the commands a failed pass ran before it threw (none: nothing extra). */
+const ran = (err: unknown) => {
+  const commands = ranBefore(err);
+  return commands.length > 0 ? { commands } : {};
+};
 
 /**
  * What a command that threw makes of the release and workload the step commits: a refusal of the
@@ -93,25 +100,31 @@ function refused(release: Release, workload: Workload, err: unknown, now: number
   const count = attemptsOf(release) + 1;
   const attempts = { count, error: reason };
   if (isTerminal(release.phase)) {
-    return { release: advance(release, now, { reason, cause: 'guard', patch: { cleanup: null } }), workload };
+    return {
+      release: advance(release, now, { reason, cause: 'guard', patch: { cleanup: null } }, [], ran(err)),
+      workload,
+    };
   }
   if (count >= maxAttempts) {
     return {
-      release: advance(release, now, {
-        phase: 'Failed',
-        reason: `gave up after ${count} attempts: ${reason}`,
-        cause: 'guard',
-      }),
+      release: advance(
+        release,
+        now,
+        { phase: 'Failed', reason: `gave up after ${count} attempts: ${reason}`, cause: 'guard' },
+        [],
+        ran(err),
+      ),
       workload: endFor(workload, release),
     };
   }
   return {
-    release: advance(release, now, {
-      reason,
-      cause: 'guard',
-      wakeIn: Math.min(30_000, 1000 * 2 ** count),
-      patch: { attempts },
-    }),
+    release: advance(
+      release,
+      now,
+      { reason, cause: 'guard', wakeIn: Math.min(30_000, 1000 * 2 ** count), patch: { attempts } },
+      [],
+      ran(err),
+    ),
     workload,
   };
 }
@@ -129,20 +142,24 @@ function failure(
     : `Kubernetes refused: ${messageOf(err)}`;
   if (isTerminal(release.phase)) {
     return {
-      release: advance(release, now, { reason, cause: 'cleanup', patch: { cleanup: null } }),
+      release: advance(release, now, { reason, cause: 'cleanup', patch: { cleanup: null } }, [], ran(err)),
       workload,
     };
   }
-  if (release.green && release.blue && release.phase !== 'RollingBack' && !isTerminal(release.phase)) {
+  if (release.candidate && release.stable && release.phase !== 'RollingBack' && !isTerminal(release.phase)) {
     return {
-      release: advance(release, now, {
-        phase: 'RollingBack',
-        reason,
-        wakeIn: 0,
-        patch: { rollbackOutcome: 'RolledBack' },
-      }),
+      release: advance(
+        release,
+        now,
+        { phase: 'RollingBack', reason, wakeIn: 0, patch: { rollbackOutcome: 'RolledBack' } },
+        [],
+        ran(err),
+      ),
       workload,
     };
   }
-  return { release: advance(release, now, { phase: 'Failed', reason }), workload: endFor(workload, release) };
+  return {
+    release: advance(release, now, { phase: 'Failed', reason }, [], ran(err)),
+    workload: endFor(workload, release),
+  };
 }

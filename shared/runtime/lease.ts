@@ -5,14 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import { marked, toEngineTarget } from '../adapters/store.ts';
 import { advance } from '../engine/kernel.ts';
-import { isTerminal, type Release, type Workload } from '../engine/release.ts';
+import { isTerminal } from '../engine/phase.ts';
+import type { Release, Workload } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
 import { errorKind } from '../errors.ts';
 import { defaultRequestTimeoutMs } from '../kubernetes/client.ts';
 import { canonicalJson } from '../kubernetes/revision.ts';
 import type { StepMessage } from '../messages.ts';
 import { readTarget } from '../target/stored.ts';
-import { attemptsOf, messageOf } from './attempts.ts';
+import { attemptsOf, messageOf, ranBefore } from './attempts.ts';
 import type { Deps } from './deps.ts';
 import { announce } from './events.ts';
 
@@ -70,11 +71,23 @@ export async function unclaim(d: Deps, release: Release, err?: unknown): Promise
     const current = await d.store.release(release.id, tx);
     if (current && current.seq === release.seq && current.lease?.owner === release.lease?.owner) {
       const failed = err !== undefined && errorKind(err) !== 'fenced';
+      // Commands the failed pass ran changed the cluster: the history says so, though the pass
+      // committed nothing else (seq stays, so the step delivered again is still the current one).
+      const ran = ranBefore(err);
+      const partial = {
+        at: d.now(),
+        from: current.phase,
+        to: current.phase,
+        cause: 'step',
+        reason: `ran before failing: ${messageOf(err).slice(0, 300)}`,
+        commands: ran,
+      };
       tx.update(d.store.releaseRef(release.id), {
         lease: null,
         ...(failed
           ? { attempts: { count: attemptsOf(current) + 1, error: messageOf(err).slice(0, 500) } }
           : {}),
+        ...(ran.length > 0 ? { history: [...current.history, partial] } : {}),
       });
     }
   });

@@ -14,7 +14,7 @@ export interface Routing {
 /** The router and its context for a canary release whose revisions exist; null otherwise. */
 export function routingFor(target: EngineTarget, release: Release, kubeConfig: KubeConfig): Routing | null {
   const canary = target.spec.strategy.canary;
-  if (!canary || !release.blue || !release.green) return null;
+  if (!canary || !release.stable || !release.candidate) return null;
   return {
     chosen: routerFor(canary),
     ctx: {
@@ -22,10 +22,10 @@ export function routingFor(target: EngineTarget, release: Release, kubeConfig: K
       workload: target.spec.workload,
       stableService: canary.stableService,
       canaryService: canary.canaryService,
-      stableRevision: release.blue.revision,
-      canaryRevision: release.green.revision,
-      stableDeployment: release.blue.deployment,
-      canaryDeployment: release.green.deployment,
+      stableRevision: release.stable.revision,
+      canaryRevision: release.candidate.revision,
+      stableDeployment: release.stable.deployment,
+      canaryDeployment: release.candidate.deployment,
       replicas: release.replicas,
       releaseId: release.id,
       kubeConfig,

@@ -4,12 +4,15 @@
 // running step, changes nothing: Pub/Sub may deliver any message twice, late or out of order.
 // The lease and the writes under it: lease.ts; looking without a claim: look.ts; what a step
 // reads: observe.ts; what a failure makes of the release: failure.ts.
+
+import { describeCommand } from '../engine/commands.ts';
 import { decideStep } from '../engine/decide.ts';
 import type { Decision } from '../engine/kernel.ts';
 import type { Release, Workload } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
 import type { Logger } from '../log.ts';
 import type { StepMessage } from '../messages.ts';
+import { withRan } from './attempts.ts';
 import type { Deps } from './deps.ts';
 import { announce, recordClusterEvents } from './events.ts';
 import { execute } from './execute.ts';
@@ -131,15 +134,17 @@ async function executeAll(
   release: Release,
   lease: { until: number },
 ): Promise<{ release: Release; workload: Workload }> {
+  const ran: string[] = [];
   try {
     // The release as decided knows its revisions (a canary's router needs them from the first command on).
     const commandRouting = seen.routing ?? routingFor(seen.target, decision.release, seen.kubeConfig);
     for (const command of decision.commands) {
       fence(d, lease);
       await execute(seen.cluster, seen.target, command, commandRouting);
+      ran.push(describeCommand(command));
     }
   } catch (err) {
-    return commandFailed(d, release, seen.workload, err);
+    return commandFailed(d, release, seen.workload, withRan(err, ran));
   }
   return { release: { ...decision.release, attempts: null }, workload: decision.workload };
 }

@@ -155,7 +155,7 @@ describe('outbound requests of a hostile target stay outside the installation', 
 
       expect(okDone!.phase).toBe('Succeeded');
       expect(lastMeasurement(okDone!)).toMatchObject({ phase: 'Successful', value: 0.01 });
-      expect((await good.selector('api'))['switchyard.dev/revision']).toBe(okDone!.green!.revision);
+      expect((await good.selector('api'))['switchyard.dev/revision']).toBe(okDone!.candidate!.revision);
 
       // Refused when measuring: the measurement is an error with the reason, the run fails, blue stays.
       for (const [done, why] of [

@@ -75,7 +75,7 @@ describe('pre-promotion analysis with Prometheus', () => {
     expect(m[0]!.phase).toBe('Successful');
     expect((m[0]!.value as number[])[0]).toBeCloseTo(0.01, 6);
     expect(m[1]!.startedAt - m[0]!.startedAt).toBeGreaterThanOrEqual(1000);
-    expect((await f.selector('api'))[revisionLabel]).toBe(done.green!.revision);
+    expect((await f.selector('api'))[revisionLabel]).toBe(done.candidate!.revision);
   });
 
   it('a failing error rate rolls back: no switch, green removed', async () => {
@@ -94,8 +94,8 @@ describe('pre-promotion analysis with Prometheus', () => {
     expect(done.phase).toBe('RolledBack');
     expect(done.reason).toMatch(/pre-promotion analysis failed: metric error-rate is Failed/);
     expect((done.analysis.pre!.metrics[0]!.measurements[0]!.value as number[])[0]).toBeCloseTo(0.2, 6);
-    expect((await f.selector('api'))[revisionLabel]).toBe(done.blue!.revision);
-    expect(await f.deployment(done.green!.deployment)).toBeNull();
+    expect((await f.selector('api'))[revisionLabel]).toBe(done.stable!.revision);
+    expect(await f.deployment(done.candidate!.deployment)).toBeNull();
   });
 
   it('an empty result and NaN are inconclusive: the release pauses for a human, who promotes it', async () => {
@@ -125,7 +125,7 @@ describe('pre-promotion analysis with Prometheus', () => {
     expect(paused.reason).toMatch(/pre-promotion analysis inconclusive/);
     const metrics = paused.analysis.pre!.metrics;
     expect(metrics.map((m) => m.measurements[0]?.phase)).toEqual(['Inconclusive', 'Inconclusive']);
-    expect((await f.selector('api'))[revisionLabel]).toBe(paused.blue!.revision);
+    expect((await f.selector('api'))[revisionLabel]).toBe(paused.stable!.revision);
     await f.control('promote');
     expect((await f.waitRelease(paused.id)).phase).toBe('Succeeded');
   });
@@ -236,7 +236,7 @@ describe('analysis limits and errors', () => {
       expect(metric.phase).toBe('Error');
       expect(metric.consecutiveErrors).toBe(3);
       expect(metric.measurements.filter((m) => m.phase === 'Error')).toHaveLength(3);
-      expect((await f.selector('api'))[revisionLabel]).toBe(done.blue!.revision);
+      expect((await f.selector('api'))[revisionLabel]).toBe(done.stable!.revision);
     } finally {
       await stopProcessGroup(prom.pid);
       rmSync(dir, { recursive: true, force: true });
@@ -311,9 +311,9 @@ describe('pre- and post-promotion analysis', () => {
     expect(done.phase).toBe('RolledBack');
     expect(done.reason).toMatch(/post-promotion analysis failed/);
     expect(done.switchedAt).not.toBeNull();
-    expect((await f.selector('api'))[revisionLabel]).toBe(done.blue!.revision);
-    expect((await f.deployment(done.blue!.deployment))?.spec?.replicas).toBe(3);
+    expect((await f.selector('api'))[revisionLabel]).toBe(done.stable!.revision);
+    expect((await f.deployment(done.stable!.deployment))?.spec?.replicas).toBe(3);
     const commands = done.history.flatMap((h) => h.commands ?? []);
-    expect(commands.filter((c) => c.startsWith(`ScaleRevision ${done.blue!.deployment}`))).toEqual([]);
+    expect(commands.filter((c) => c.startsWith(`ScaleRevision ${done.stable!.deployment}`))).toEqual([]);
   });
 });

@@ -45,8 +45,8 @@ describe('switchyard release commands', () => {
       expect(pushed.code, pushed.stderr).toBe(0);
       expect(pushed.stdout).toContain(`pushed ${f.image(2)} (tag v2) to the stack's registry`);
       const waiting = await f.waitRelease(id, (r) => r.phase === 'AwaitingPromotion');
-      const blue = waiting.blue!;
-      const green = waiting.green!;
+      const blue = waiting.stable!;
+      const green = waiting.candidate!;
 
       const tree = await switchyard(['get', f.name]);
       expect(tree.code, tree.stderr).toBe(0);
@@ -246,10 +246,10 @@ describe('switchyard release commands', () => {
         /^ {2}ActualWeight: {2}50 \(50% by replica ratio: .*\)\nStatus: {10}॥ AwaitingPromotion$/m,
       );
       expect(text.stdout).toMatch(
-        new RegExp(`⧉ ${r.green!.deployment} +Deployment +✔ Healthy +canary {2}ready:2/2 {2}v2 `),
+        new RegExp(`⧉ ${r.candidate!.deployment} +Deployment +✔ Healthy +canary {2}ready:2/2 {2}v2 `),
       );
       expect(text.stdout).toMatch(
-        new RegExp(`⧉ ${r.blue!.deployment} +Deployment +✔ Healthy +stable {2}ready:(\\d+)/\\1 `),
+        new RegExp(`⧉ ${r.stable!.deployment} +Deployment +✔ Healthy +stable {2}ready:(\\d+)/\\1 `),
       );
       const view = JSON.parse((await switchyard(['get', id, '-o', 'json'])).stdout) as GetView;
       expect(view.canary).toMatchObject({

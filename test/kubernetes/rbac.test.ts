@@ -142,14 +142,14 @@ describe('Switchyard with only its Role (shared/rbac.ts)', () => {
       expect.arrayContaining(['PrePromotionAnalysis', 'Switching', 'ScalingDown', 'Succeeded']),
     );
     expect(done.analysis.pre?.metrics[0]?.measurements.at(-1)?.phase).toBe('Successful');
-    expect((await f.selector('api'))[revisionLabel]).toBe(done.green!.revision);
-    expect((await f.selector('api-preview'))[revisionLabel]).toBe(done.green!.revision);
-    expect((await f.deployment(done.blue!.deployment))?.spec?.replicas).toBe(0);
+    expect((await f.selector('api'))[revisionLabel]).toBe(done.candidate!.revision);
+    expect((await f.selector('api-preview'))[revisionLabel]).toBe(done.candidate!.revision);
+    expect((await f.deployment(done.stable!.deployment))?.spec?.replicas).toBe(0);
     const moved = await autoscaling.readNamespacedHorizontalPodAutoscaler({
       name: 'api',
       namespace: f.namespace,
     });
-    expect(moved.spec?.scaleTargetRef.name).toBe(done.green!.deployment);
+    expect(moved.spec?.scaleTargetRef.name).toBe(done.candidate!.deployment);
     expect((await f.kube.batch.listNamespacedJob({ namespace: f.namespace })).items).toEqual([]);
 
     // Each phase change is a Kubernetes Event on the green revision, recorded under the Role too.
@@ -160,7 +160,7 @@ describe('Switchyard with only its Role (shared/rbac.ts)', () => {
         const mine = (await events.listNamespacedEvent({ namespace: f.namespace })).items.filter(
           (e) =>
             e.reportingController === 'switchyard.dev/switchyard' &&
-            e.regarding?.name === done.green!.deployment,
+            e.regarding?.name === done.candidate!.deployment,
         );
         return mine.some((e) => e.reason === 'Succeeded') ? mine : undefined;
       },
@@ -203,7 +203,7 @@ describe('Switchyard with only its Role (shared/rbac.ts)', () => {
     expect(canaryIngress.metadata?.annotations?.['nginx.ingress.kubernetes.io/canary-weight']).toBe('20');
     const done = await f.waitRelease(weighted.id);
     expect(done.phase, done.reason ?? '').toBe('Succeeded');
-    expect((await f.selector('api'))[revisionLabel]).toBe(done.green!.revision);
+    expect((await f.selector('api'))[revisionLabel]).toBe(done.candidate!.revision);
     expect(
       await status(() => networking.readNamespacedIngress({ name: 'api-canary', namespace: f.namespace })),
     ).toBe(404);

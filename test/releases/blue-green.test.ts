@@ -16,8 +16,8 @@ describe('blue-green releases on the local stack', () => {
     const release = await f.waitRelease(`${f.name}-1`);
 
     expect(release.phase).toBe('Succeeded');
-    const green = release.green!;
-    const blue = release.blue!;
+    const green = release.candidate!;
+    const blue = release.stable!;
     expect(green.image).toBe(f.image(2));
     expect((await f.selector('api'))[revisionLabel]).toBe(green.revision);
     // v1 became a revision of its own (adoption), scaled to zero after the delay, and kept for undo.
@@ -44,9 +44,9 @@ describe('blue-green releases on the local stack', () => {
     });
     await f.push(2);
     const waiting = await f.waitRelease(`${f.name}-1`, (r) => r.phase === 'AwaitingPromotion');
-    const green = waiting.green!;
+    const green = waiting.candidate!;
     expect((await f.selector('api-preview'))[revisionLabel]).toBe(green.revision);
-    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.blue!.revision);
+    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.stable!.revision);
     expect((await f.deployment(green.deployment))?.spec?.replicas).toBe(1);
     const preview = await f.cluster.endpoints(f.namespace, 'api-preview');
     expect(preview.readyByRevision[green.revision]).toBe(1);
@@ -75,7 +75,7 @@ describe('blue-green releases on the local stack', () => {
     await f.push(2);
     const first = await f.waitRelease(`${f.name}-1`);
     expect(first.phase).toBe('Succeeded');
-    const blue = first.green!;
+    const blue = first.candidate!;
 
     // An image whose pods never pass readiness (see neverReadyDigestPrefix).
     await f.push('bad0');
@@ -84,7 +84,7 @@ describe('blue-green releases on the local stack', () => {
     expect(second.reason).toMatch(/did not become ready within 6 s/);
     expect((await f.selector('api'))[revisionLabel]).toBe(blue.revision);
     expect((await f.deployment(blue.deployment))?.spec?.replicas).toBe(3);
-    expect(await f.deployment(second.green!.deployment)).toBeNull();
+    expect(await f.deployment(second.candidate!.deployment)).toBeNull();
     expect((await f.workload()).stable?.revision).toBe(blue.revision);
   });
 });

@@ -165,7 +165,7 @@ const replicaRatio: RouterCase = {
   },
   async weight(fx, release) {
     const counts = await fx.cluster.endpoints(fx.namespace, 'api');
-    const canary = counts.readyByRevision[release.green!.revision] ?? 0;
+    const canary = counts.readyByRevision[release.candidate!.revision] ?? 0;
     const all = Object.values(counts.readyByRevision).reduce((a, b) => a + b, 0);
     return all ? Math.round((100 * canary) / all) : 0;
   },
@@ -247,10 +247,10 @@ describe.each([gateway, nginx, replicaRatio])('canary through $name', (router) =
     await fx.control('promote');
     const done = await fx.waitRelease(id);
     expect(done.phase).toBe('Succeeded');
-    expect((await fx.selector('api'))[revisionLabel]).toBe(done.green!.revision);
+    expect((await fx.selector('api'))[revisionLabel]).toBe(done.candidate!.revision);
     expect(await router.clean(fx)).toBe(true);
-    expect((await fx.deployment(done.green!.deployment))?.spec?.replicas).toBe(replicas);
-    expect((await fx.deployment(done.blue!.deployment))?.spec?.replicas).toBe(0);
+    expect((await fx.deployment(done.candidate!.deployment))?.spec?.replicas).toBe(replicas);
+    expect((await fx.deployment(done.stable!.deployment))?.spec?.replicas).toBe(0);
   });
 
   it('failing background analysis: weight 0 at once, canary removed, stable untouched', async () => {
@@ -285,8 +285,8 @@ describe.each([gateway, nginx, replicaRatio])('canary through $name', (router) =
     expect(done.reason).toMatch(/background analysis failed/);
     expect(await router.weight(f, done)).toBe(0);
     expect(await router.clean(f)).toBe(true);
-    expect(await f.deployment(done.green!.deployment)).toBeNull();
-    expect((await f.deployment(done.blue!.deployment))?.spec?.replicas).toBe(replicas);
+    expect(await f.deployment(done.candidate!.deployment)).toBeNull();
+    expect((await f.deployment(done.stable!.deployment))?.spec?.replicas).toBe(replicas);
   });
 
   it('a push during the canary supersedes it; the new canary proceeds and is promoted', async () => {
@@ -296,12 +296,12 @@ describe.each([gateway, nginx, replicaRatio])('canary through $name', (router) =
     await fx.push(3);
     expect((await fx.waitRelease(first.id)).phase).toBe('Superseded');
     const second = await fx.waitRelease(`${fx.name}-2`, (r) => r.phase === 'AwaitingPromotion');
-    expect(await fx.deployment(first.green!.deployment)).toBeNull();
+    expect(await fx.deployment(first.candidate!.deployment)).toBeNull();
     expect(await router.weight(fx, second)).toBe(router.expected(50));
     await fx.control('promote');
     const done = await fx.waitRelease(second.id);
     expect(done.phase).toBe('Succeeded');
-    expect((await fx.selector('api'))[revisionLabel]).toBe(second.green!.revision);
+    expect((await fx.selector('api'))[revisionLabel]).toBe(second.candidate!.revision);
     expect(await router.clean(fx)).toBe(true);
   });
 
@@ -310,7 +310,7 @@ describe.each([gateway, nginx, replicaRatio])('canary through $name', (router) =
     ['during the analysis step', 5, atStep(2)],
     ['at the pause for promote', 1, (r: Release) => r.phase === 'AwaitingPromotion'],
   ] as const) {
-    it(`abort ${where}: weight 0 at once, canary removed, stable untouched`, async () => {
+    it(`abort ${where}: weight 0 at once, canary scaled down (kept for a retry), stable untouched`, async () => {
       const fx = await start(`ca-${router.name.slice(0, 4)}`, count);
       await fx.push(2);
       const at = await fx.waitRelease(`${fx.name}-1`, until);
@@ -319,9 +319,9 @@ describe.each([gateway, nginx, replicaRatio])('canary through $name', (router) =
       expect(done.phase).toBe('Aborted');
       expect(await router.weight(fx, done)).toBe(0);
       expect(await router.clean(fx)).toBe(true);
-      expect((await fx.selector('api'))[revisionLabel] ?? done.blue!.revision).toBe(done.blue!.revision);
-      expect(await fx.deployment(done.green!.deployment)).toBeNull();
-      expect((await fx.deployment(done.blue!.deployment))?.spec?.replicas).toBe(replicas);
+      expect((await fx.selector('api'))[revisionLabel] ?? done.stable!.revision).toBe(done.stable!.revision);
+      expect((await fx.deployment(done.candidate!.deployment))?.spec?.replicas).toBe(0);
+      expect((await fx.deployment(done.stable!.deployment))?.spec?.replicas).toBe(replicas);
     });
   }
 });

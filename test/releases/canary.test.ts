@@ -141,15 +141,15 @@ describe('canary through the Gateway API router', () => {
     });
     await fx.push(2);
     const first = await fx.waitRelease(`${fx.name}-1`, at(1));
-    const canaryRev = first.green!.revision;
+    const canaryRev = first.candidate!.revision;
     expect((await fx.selector('api-canary'))[revisionLabel]).toBe(canaryRev);
     expect(weights(await routeOf(fx))).toEqual(['api=90,api-canary=10']);
-    expect((await fx.selector('api'))[revisionLabel]).toBe(first.blue!.revision);
+    expect((await fx.selector('api'))[revisionLabel]).toBe(first.stable!.revision);
 
     const paused = await fx.waitRelease(first.id, (r) => r.phase === 'AwaitingPromotion');
     expect(paused.canary).toMatchObject({ step: 3, weight: 50 });
     expect(weights(await routeOf(fx))).toEqual(['api=50,api-canary=50']);
-    expect((await fx.deployment(first.green!.deployment))?.spec?.replicas).toBe(2);
+    expect((await fx.deployment(first.candidate!.deployment))?.spec?.replicas).toBe(2);
     const pause = paused.history.find((h) => h.reason === 'weight 50 in force');
     const tenAt = paused.history.find((h) => h.reason === 'weight 10 in force')!.at;
     expect(pause!.at - tenAt).toBeGreaterThanOrEqual(2000);
@@ -159,11 +159,11 @@ describe('canary through the Gateway API router', () => {
     expect(done.phase).toBe('Succeeded');
     expect((await fx.selector('api'))[revisionLabel]).toBe(canaryRev);
     expect(weights(await routeOf(fx))).toEqual(['api=100']);
-    expect((await fx.deployment(first.blue!.deployment))?.spec?.replicas).toBe(0);
-    expect((await fx.deployment(first.green!.deployment))?.spec?.replicas).toBe(3);
+    expect((await fx.deployment(first.stable!.deployment))?.spec?.replicas).toBe(0);
+    expect((await fx.deployment(first.candidate!.deployment))?.spec?.replicas).toBe(3);
   });
 
-  it('abort at the pause: weight 0 at once, canary removed, stable untouched', async () => {
+  it('abort at the pause: weight 0 at once, canary scaled down (kept for a retry), stable untouched', async () => {
     const fx = await gatewayFixture('can-abort', {
       canary: { steps, trafficRouting: { gatewayAPI: { httpRoute: 'api' } } },
     });
@@ -173,9 +173,9 @@ describe('canary through the Gateway API router', () => {
     const done = await fx.waitRelease(paused.id);
     expect(done.phase).toBe('Aborted');
     expect(weights(await routeOf(fx))).toEqual(['api=100']);
-    expect((await fx.selector('api'))[revisionLabel]).toBe(paused.blue!.revision);
-    expect((await fx.deployment(paused.blue!.deployment))?.spec?.replicas).toBe(3);
-    expect(await fx.deployment(paused.green!.deployment)).toBeNull();
+    expect((await fx.selector('api'))[revisionLabel]).toBe(paused.stable!.revision);
+    expect((await fx.deployment(paused.stable!.deployment))?.spec?.replicas).toBe(3);
+    expect((await fx.deployment(paused.candidate!.deployment))?.spec?.replicas).toBe(0);
   });
 });
 
@@ -189,16 +189,16 @@ describe('canary without a traffic router (replica ratio)', () => {
     await fx.push(2);
     const paused = await fx.waitRelease(`${fx.name}-1`, (r) => r.phase === 'AwaitingPromotion');
     expect(await fx.selector('api')).toEqual({ 'app.kubernetes.io/name': 'api' });
-    expect((await fx.deployment(paused.green!.deployment))?.spec?.replicas).toBe(2);
-    expect((await fx.deployment(paused.blue!.deployment))?.spec?.replicas).toBe(2);
+    expect((await fx.deployment(paused.candidate!.deployment))?.spec?.replicas).toBe(2);
+    expect((await fx.deployment(paused.stable!.deployment))?.spec?.replicas).toBe(2);
     expect(paused.canary?.inForce?.weight).toBe(50);
 
     await fx.control('promote');
     const done = await fx.waitRelease(paused.id);
     expect(done.phase).toBe('Succeeded');
-    expect((await fx.selector('api'))[revisionLabel]).toBe(paused.green!.revision);
-    expect((await fx.deployment(paused.green!.deployment))?.spec?.replicas).toBe(4);
-    expect((await fx.deployment(paused.blue!.deployment))?.spec?.replicas).toBe(0);
+    expect((await fx.selector('api'))[revisionLabel]).toBe(paused.candidate!.revision);
+    expect((await fx.deployment(paused.candidate!.deployment))?.spec?.replicas).toBe(4);
+    expect((await fx.deployment(paused.stable!.deployment))?.spec?.replicas).toBe(0);
   });
 });
 
@@ -249,7 +249,7 @@ describe('canary: more steps, analysis, supersede', () => {
     await expect(
       networking.readNamespacedIngress({ name: 'api-canary', namespace: fx.namespace }),
     ).rejects.toMatchObject({ code: 404 });
-    expect((await fx.selector('api'))[revisionLabel]).toBe(paused.green!.revision);
+    expect((await fx.selector('api'))[revisionLabel]).toBe(paused.candidate!.revision);
   });
 
   it('failing background analysis: weight 0 at once, canary removed, stable untouched', async () => {
@@ -287,9 +287,9 @@ describe('canary: more steps, analysis, supersede', () => {
       expect(done.reason).toMatch(/background analysis failed/);
       expect(done.canary?.background?.metrics[0]?.measurements[0]?.value).toBe(0.5);
       expect(weights(await routeOf(fx))).toEqual(['api=100']);
-      expect((await fx.selector('api'))[revisionLabel]).toBe(done.blue!.revision);
-      expect(await fx.deployment(done.green!.deployment)).toBeNull();
-      expect((await fx.deployment(done.blue!.deployment))?.spec?.replicas).toBe(3);
+      expect((await fx.selector('api'))[revisionLabel]).toBe(done.stable!.revision);
+      expect(await fx.deployment(done.candidate!.deployment)).toBeNull();
+      expect((await fx.deployment(done.stable!.deployment))?.spec?.replicas).toBe(3);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
@@ -309,11 +309,11 @@ describe('canary: more steps, analysis, supersede', () => {
     const old = await fx.waitRelease(first.id);
     expect(old.phase).toBe('Superseded');
     const second = await fx.waitRelease(`${fx.name}-2`, (r) => r.phase === 'AwaitingPromotion');
-    expect(await fx.deployment(first.green!.deployment)).toBeNull();
-    expect((await fx.selector('api-canary'))[revisionLabel]).toBe(second.green!.revision);
+    expect(await fx.deployment(first.candidate!.deployment)).toBeNull();
+    expect((await fx.selector('api-canary'))[revisionLabel]).toBe(second.candidate!.revision);
     expect(weights(await routeOf(fx))).toEqual(['api=50,api-canary=50']);
     await fx.control('promote');
     expect((await fx.waitRelease(second.id)).phase).toBe('Succeeded');
-    expect((await fx.selector('api'))[revisionLabel]).toBe(second.green!.revision);
+    expect((await fx.selector('api'))[revisionLabel]).toBe(second.candidate!.revision);
   });
 });

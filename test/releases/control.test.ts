@@ -41,13 +41,15 @@ describe('control messages', () => {
 
     const aborted = await f.waitRelease(waiting.id, (r) => r.phase === 'Aborted');
     const abortedAt = aborted.history.find((h) => h.to === 'Aborted')!.at;
-    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.blue!.revision);
+    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.stable!.revision);
     const done = await f.waitRelease(waiting.id);
     expect(done.cleanup).toBeNull();
     // The cleanup scaled green to zero. It is no revision to undo to, so the sweep (every 5 s here)
     // may already have removed it as an old revision: either way it serves nothing.
-    expect(done.history.at(-1)!.commands).toEqual([`ScaleRevision ${waiting.green!.deployment} replicas=0`]);
-    const green = await f.deployment(waiting.green!.deployment);
+    expect(done.history.at(-1)!.commands).toEqual([
+      `ScaleRevision ${waiting.candidate!.deployment} replicas=0`,
+    ]);
+    const green = await f.deployment(waiting.candidate!.deployment);
     if (green) expect(green.spec?.replicas).toBe(0);
     const cleanedAt = done.history.at(-1)!.at;
     expect(cleanedAt - abortedAt).toBeGreaterThanOrEqual(3000);
@@ -69,7 +71,7 @@ describe('control messages', () => {
     const f = await start('ctl-warm', { blueGreen: { scaleDownDelaySeconds: 120 } });
     await f.push(2);
     const first = await f.waitRelease(`${f.name}-1`, (r) => r.phase === 'ScalingDown');
-    const v1 = first.blue!;
+    const v1 = first.stable!;
     expect((await f.deployment(v1.deployment))?.spec?.replicas).toBe(3);
     const requestId = await f.control('undo', { reason: 'errors in v2' });
     expect(await answer(f, requestId)).toMatchObject({ outcome: 'applied', releaseId: first.id });
@@ -93,7 +95,7 @@ describe('control messages', () => {
     await f.push(2);
     const first = await f.waitRelease(`${f.name}-1`);
     expect(first.phase).toBe('Succeeded');
-    const v1 = first.blue!;
+    const v1 = first.stable!;
     expect((await f.deployment(v1.deployment))?.spec?.replicas).toBe(0);
     const undo = await answer(f, await f.control('undo'));
     expect(undo.outcome).toBe('applied');
@@ -109,7 +111,7 @@ describe('control messages', () => {
     const f = await start('ctl-post', { blueGreen: { scaleDownDelaySeconds: 120 } });
     await f.push(2);
     const first = await f.waitRelease(`${f.name}-1`, (r) => r.phase === 'ScalingDown');
-    const v1 = first.blue!;
+    const v1 = first.stable!;
     await f.control('abort');
     const rolled = await f.waitRelease(first.id);
     expect(rolled.phase).toBe('Aborted');
@@ -125,7 +127,7 @@ describe('control messages', () => {
     expect(await answer(f, await f.control('promote', { full: true }))).toMatchObject({ outcome: 'applied' });
     const done = await f.waitRelease(first.id, undefined, 20_000);
     expect(done.phase).toBe('Succeeded');
-    expect((await f.deployment(first.blue!.deployment))?.spec?.replicas).toBe(0);
+    expect((await f.deployment(first.stable!.deployment))?.spec?.replicas).toBe(0);
   });
 
   it('restart releases the same image as a new revision through the full strategy', async () => {
@@ -139,7 +141,7 @@ describe('control messages', () => {
     const restart = await f.waitRelease(started.releaseId!);
     expect(restart.phase).toBe('Succeeded');
     expect(restart.image).toBe(first.image);
-    expect(restart.green!.revision).not.toBe(first.green!.revision);
+    expect(restart.candidate!.revision).not.toBe(first.candidate!.revision);
     expect(restart.history.map((h) => h.to)).toEqual(
       expect.arrayContaining([
         'DeployingGreen',
@@ -149,9 +151,9 @@ describe('control messages', () => {
         'Succeeded',
       ]),
     );
-    const d = await f.deployment(restart.green!.deployment);
+    const d = await f.deployment(restart.candidate!.deployment);
     expect(d?.spec?.template.metadata?.annotations?.['switchyard.dev/restarted-at']).toBeTruthy();
-    expect((await f.selector('api'))[revisionLabel]).toBe(restart.green!.revision);
+    expect((await f.selector('api'))[revisionLabel]).toBe(restart.candidate!.revision);
   });
 });
 
@@ -170,13 +172,13 @@ describe('pause, resume and retry', () => {
     const still = (await f.release(waiting.id))!;
     expect(still.phase).toBe('AwaitingPromotion');
     expect(still.seq).toBe(held.seq);
-    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.blue!.revision);
+    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.stable!.revision);
     expect(await answer(f, await f.control('pause'))).toMatchObject({ outcome: 'refused' });
 
     expect(await answer(f, await f.control('resume'))).toMatchObject({ outcome: 'applied' });
     const done = await f.waitRelease(waiting.id);
     expect(done.phase).toBe('Succeeded');
-    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.green!.revision);
+    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.candidate!.revision);
   });
 
   it('retry starts an aborted release again with the same image', async () => {
@@ -192,7 +194,7 @@ describe('pause, resume and retry', () => {
     expect(second.trigger).toMatchObject({ kind: 'retry', by: 'test@switchyard' });
     await f.control('promote');
     expect((await f.waitRelease(second.id)).phase).toBe('Succeeded');
-    expect((await f.selector('api'))[revisionLabel]).toBe(second.green!.revision);
+    expect((await f.selector('api'))[revisionLabel]).toBe(second.candidate!.revision);
   });
 });
 
@@ -206,16 +208,16 @@ describe('supersede', () => {
     const old = await f.waitRelease(v2.id);
     expect(old.phase).toBe('Superseded');
     expect(old.reason).toContain(v3.id);
-    await waitFor(async () => (await f.deployment(v2.green!.deployment)) === null, {
+    await waitFor(async () => (await f.deployment(v2.candidate!.deployment)) === null, {
       timeoutMs: 20_000,
-      what: `${v2.green!.deployment} to be removed`,
+      what: `${v2.candidate!.deployment} to be removed`,
     });
-    expect(v3.blue!.revision).toBe(v2.blue!.revision);
-    expect((await f.deployment(v2.blue!.deployment))?.spec?.replicas).toBe(3);
+    expect(v3.stable!.revision).toBe(v2.stable!.revision);
+    expect((await f.deployment(v2.stable!.deployment))?.spec?.replicas).toBe(3);
     await f.control('promote');
     const done = await f.waitRelease(v3.id);
     expect(done.phase).toBe('Succeeded');
-    expect((await f.selector('api'))[revisionLabel]).toBe(v3.green!.revision);
+    expect((await f.selector('api'))[revisionLabel]).toBe(v3.candidate!.revision);
   });
 
   it('a push of the digest already stable is a recorded no-op', async () => {

@@ -67,10 +67,10 @@ async function tap(topic: string): Promise<() => Promise<StepMessage[]>> {
 /** The release has ended Succeeded on green, green at full size, blue scaled to zero. */
 async function expectSucceededOnGreen(f: Fixture, done: Release, replicas = 3): Promise<void> {
   expect(done.phase).toBe('Succeeded');
-  expect((await f.selector('api'))[revisionLabel]).toBe(done.green!.revision);
-  expect((await f.workload()).stable?.revision).toBe(done.green!.revision);
-  expect((await f.deployment(done.green!.deployment))?.spec?.replicas).toBe(replicas);
-  expect((await f.deployment(done.blue!.deployment))?.spec?.replicas).toBe(0);
+  expect((await f.selector('api'))[revisionLabel]).toBe(done.candidate!.revision);
+  expect((await f.workload()).stable?.revision).toBe(done.candidate!.revision);
+  expect((await f.deployment(done.candidate!.deployment))?.spec?.replicas).toBe(replicas);
+  expect((await f.deployment(done.stable!.deployment))?.spec?.replicas).toBe(0);
 }
 
 describe('the Pub/Sub emulator restarted under a release', () => {
@@ -159,8 +159,8 @@ describe('the Kubernetes API server restarted under a release', () => {
   async function expectSwitchedThenScaledDown(f: Fixture, done: Release): Promise<void> {
     await expectSucceededOnGreen(f, done);
     const commands = done.history.flatMap((h) => h.commands ?? []);
-    const switched = commands.indexOf(`SelectRevision api -> ${done.green!.revision}`);
-    const scaledDown = commands.indexOf(`ScaleRevision ${done.blue!.deployment} replicas=0`);
+    const switched = commands.indexOf(`SelectRevision api -> ${done.candidate!.revision}`);
+    const scaledDown = commands.indexOf(`ScaleRevision ${done.stable!.deployment} replicas=0`);
     expect(switched, JSON.stringify(commands)).toBeGreaterThanOrEqual(0);
     expect(scaledDown, JSON.stringify(commands)).toBeGreaterThan(switched);
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive, waitFor } from '../../infra/local/process.ts';
 import { LocalStack } from '../../infra/local/stack.ts';
-import type { Phase } from '../../shared/engine/release.ts';
+import type { Phase } from '../../shared/engine/phase.ts';
 import type { CrashPoint, StagedCrash } from '../../shared/runtime/faults.ts';
 import { exclusively } from '../support/disruption.ts';
 import { releaseHarness } from '../support/harness.ts';
@@ -60,9 +60,9 @@ describe('the functions host killed at step boundaries', () => {
       const done = await f.waitRelease(`${f.name}-1`, undefined, 120_000);
       expect(done.phase).toBe('Succeeded');
       const serving = (await f.selector('api'))[revisionLabel];
-      expect(serving).toBe(done.green!.revision);
+      expect(serving).toBe(done.candidate!.revision);
       expect((await f.workload()).stable?.revision).toBe(serving);
-      expect((await f.deployment(done.green!.deployment))?.spec?.replicas).toBe(3);
+      expect((await f.deployment(done.candidate!.deployment))?.spec?.replicas).toBe(3);
     });
   }
 
@@ -78,9 +78,9 @@ describe('the functions host killed at step boundaries', () => {
     await crashDuring(f, 'after-write', 'RollingBack', () => f.control('abort'));
     const done = await f.waitRelease(waiting.id, undefined, 120_000);
     expect(done.phase).toBe('Aborted');
-    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.blue!.revision);
-    expect((await f.workload()).stable?.revision).toBe(waiting.blue!.revision);
-    expect((await f.deployment(waiting.blue!.deployment))?.spec?.replicas).toBe(3);
+    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.stable!.revision);
+    expect((await f.workload()).stable?.revision).toBe(waiting.stable!.revision);
+    expect((await f.deployment(waiting.stable!.deployment))?.spec?.replicas).toBe(3);
   });
 
   for (const point of ['after-write', 'after-commit'] as const) {
@@ -99,8 +99,8 @@ describe('the functions host killed at step boundaries', () => {
       await f.control('promote');
       const done = await f.waitRelease(`${f.name}-2`, undefined, 120_000);
       expect(done.phase).toBe('Succeeded');
-      expect((await f.selector('api'))[revisionLabel]).toBe(done.green!.revision);
-      expect((await f.workload()).stable?.revision).toBe(done.green!.revision);
+      expect((await f.selector('api'))[revisionLabel]).toBe(done.candidate!.revision);
+      expect((await f.workload()).stable?.revision).toBe(done.candidate!.revision);
     });
   }
 });

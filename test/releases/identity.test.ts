@@ -103,7 +103,7 @@ describe('who asked is verified', () => {
       expect(still.phase).toBe('AwaitingPromotion');
       expect(still.seq).toBe(waiting.seq);
       expect(still.history.filter((h) => h.cause === 'promote')).toEqual([]);
-      expect((await f.selector('api'))[revisionLabel]).toBe(waiting.blue!.revision);
+      expect((await f.selector('api'))[revisionLabel]).toBe(waiting.stable!.revision);
       // The same promote with a good token is applied, recorded under the verified email.
       expect(await f.answer(await f.control('promote'))).toMatchObject({
         outcome: 'applied',
@@ -189,7 +189,7 @@ describe('who may do what, per target', () => {
 
       const still = (await f.release(waiting.id))!;
       expect(still.phase).toBe('AwaitingPromotion');
-      expect((await f.selector('api'))[revisionLabel]).toBe(waiting.blue!.revision);
+      expect((await f.selector('api'))[revisionLabel]).toBe(waiting.stable!.revision);
       // Recorded like any refusal: in the release's history, by the verified identity.
       expect(
         still.history.filter((h) => h.reason?.startsWith('refused:')).map((h) => [h.cause, h.by, h.reason]),

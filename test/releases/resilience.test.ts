@@ -75,8 +75,8 @@ describe('at-least-once delivery and crashes', () => {
       await f.push(2);
       const release = await f.waitRelease(`${f.name}-1`);
       expect(release.phase).toBe('Succeeded');
-      const r0 = release.blue!;
-      const green = release.green!;
+      const r0 = release.stable!;
+      const green = release.candidate!;
       // Let late duplicates arrive: wait until the duplicator has copied the final hand-over too.
       await waitFor(() => dup.duplicated >= 6, { timeoutMs: 15_000, what: 'the duplicates to be published' });
       await waitFor(async () => (await f.store.releasesOf(f.name)).length >= 1, {
@@ -111,7 +111,7 @@ describe('at-least-once delivery and crashes', () => {
     });
     const done = await f.waitRelease(waiting.id);
     expect(done.phase).toBe('Succeeded');
-    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.green!.revision);
+    expect((await f.selector('api'))[revisionLabel]).toBe(waiting.candidate!.revision);
   });
 
   it('a function killed while it waits to hand over: the sweep recovers the lost step', async () => {
@@ -137,7 +137,7 @@ describe('at-least-once delivery and crashes', () => {
     const endedAt = done.history.at(-1)!.at;
     // Recovered by the sweep once overdue, not by the dead function (which would have been on time).
     expect(endedAt - dueAt).toBeGreaterThanOrEqual(3000);
-    expect((await f.deployment(scaling.blue!.deployment))?.spec?.replicas).toBe(0);
+    expect((await f.deployment(scaling.stable!.deployment))?.spec?.replicas).toBe(0);
   });
 });
 
@@ -189,8 +189,8 @@ describe('Kubernetes model', () => {
       name: 'api',
       namespace: f.namespace,
     });
-    expect(hpa.spec?.scaleTargetRef.name).toBe(done.green!.deployment);
-    expect((await f.deployment(done.green!.deployment))?.spec?.replicas).toBe(4);
+    expect(hpa.spec?.scaleTargetRef.name).toBe(done.candidate!.deployment);
+    expect((await f.deployment(done.candidate!.deployment))?.spec?.replicas).toBe(4);
   });
 
   it('the sweep removes revisions beyond revisionHistoryLimit, never stable or the kept ones', async () => {
@@ -207,16 +207,17 @@ describe('Kubernetes model', () => {
     }
     expect(releases.map((r) => r.phase)).toEqual(['Succeeded', 'Succeeded', 'Succeeded']);
     const [v2, v3, v4] = releases as [(typeof releases)[0], (typeof releases)[0], (typeof releases)[0]];
-    const r0 = v2.blue!.deployment;
+    const r0 = v2.stable!.deployment;
     await waitFor(
-      async () => (await f.deployment(r0)) === null && (await f.deployment(v2.green!.deployment)) === null,
+      async () =>
+        (await f.deployment(r0)) === null && (await f.deployment(v2.candidate!.deployment)) === null,
       {
         timeoutMs: 30_000,
         what: 'the sweep to remove the revisions beyond the limit',
       },
     );
-    expect(await f.deployment(v3.green!.deployment)).not.toBeNull();
-    expect((await f.deployment(v4.green!.deployment))?.spec?.replicas).toBe(3);
+    expect(await f.deployment(v3.candidate!.deployment)).not.toBeNull();
+    expect((await f.deployment(v4.candidate!.deployment))?.spec?.replicas).toBe(3);
     expect(await f.deployment('api')).not.toBeNull();
   });
 });
@@ -229,7 +230,7 @@ describe('the sweep at rest', () => {
     expect(done.phase).toBe('Succeeded');
     // What a lost commit leaves: a revision the records do not know, running, with the preview
     // Service pointed at it; then its release ended (which marks the workload for the sweep).
-    const green = (await f.deployment(done.green!.deployment))!;
+    const green = (await f.deployment(done.candidate!.deployment))!;
     const orphan = 'a0a0a0a0a0';
     const relabel = (labels: Record<string, string> | undefined) => ({ ...labels, [revisionLabel]: orphan });
     await f.kube.apps.createNamespacedDeployment({
@@ -254,7 +255,7 @@ describe('the sweep at rest', () => {
     await f.cluster.selectRevision(f.namespace, 'api-preview', 'api', orphan);
     await f.store.workloadRef(f.name).update({ gcPending: true });
     // The sweep moves the preview Service back to stable, then (once drained) scales the orphan down.
-    await waitFor(async () => (await f.selector('api-preview'))[revisionLabel] === done.green!.revision, {
+    await waitFor(async () => (await f.selector('api-preview'))[revisionLabel] === done.candidate!.revision, {
       timeoutMs: 60_000,
       what: 'the sweep to move the preview Service back to the stable revision',
     });
@@ -262,8 +263,8 @@ describe('the sweep at rest', () => {
       timeoutMs: 60_000,
       what: 'the sweep to scale the orphaned revision down',
     });
-    expect((await f.selector('api'))[revisionLabel]).toBe(done.green!.revision);
-    expect((await f.deployment(done.green!.deployment))?.spec?.replicas).toBe(3);
+    expect((await f.selector('api'))[revisionLabel]).toBe(done.candidate!.revision);
+    expect((await f.deployment(done.candidate!.deployment))?.spec?.replicas).toBe(3);
     await waitFor(async () => !(await f.workload()).gcPending, {
       timeoutMs: 30_000,
       what: 'the workload to be marked clean',

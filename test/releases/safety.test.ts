@@ -20,14 +20,14 @@ describe('what serves is taken down last, on the stack', () => {
     await f.push(2);
     const adopted = await f.waitRelease(`${f.name}-1`);
     expect(adopted.phase).toBe('Succeeded');
-    const blue = adopted.green!;
+    const blue = adopted.candidate!;
     await f.push(3);
     const scaling = await f.waitRelease(`${f.name}-2`, (r) => r.phase === 'ScalingDown');
     // Someone points the preview Service back at blue by hand during the scale-down delay.
     await f.cluster.selectRevision(f.namespace, 'api-preview', 'api', blue.revision);
     const done = await f.waitRelease(`${f.name}-2`);
     expect(done.phase).toBe('Succeeded');
-    expect((await f.selector('api-preview'))[revisionLabel]).toBe(scaling.green!.revision);
+    expect((await f.selector('api-preview'))[revisionLabel]).toBe(scaling.candidate!.revision);
     expect(
       done.history.some((h) => (h.commands ?? []).some((c) => c.startsWith('SelectRevision api-preview'))),
     ).toBe(true);
@@ -47,7 +47,7 @@ describe('what serves is taken down last, on the stack', () => {
     await Promise.all(Array.from({ length: 6 }, () => f.control('abort')));
     const end = await f.waitRelease(`${f.name}-2`);
     const serving = (await f.selector('api'))[revisionLabel];
-    if (end.phase === 'Aborted') expect(serving).toBe(waiting.blue!.revision);
+    if (end.phase === 'Aborted') expect(serving).toBe(waiting.stable!.revision);
     else expect(end.phase).toBe('Succeeded');
     const servingDeployment = await f.deployment(deploymentName('api', serving!));
     expect(servingDeployment?.spec?.replicas).toBe(3);
@@ -92,13 +92,13 @@ describe('what serves is taken down last, on the stack', () => {
     const last = ended[0]!;
     expect(last.number).toBe(Math.max(...ended.map((r) => r.number)));
     const serving = (await f.selector('api'))[revisionLabel];
-    expect(serving).toBe(last.phase === 'Succeeded' ? last.green!.revision : last.blue!.revision);
+    expect(serving).toBe(last.phase === 'Succeeded' ? last.candidate!.revision : last.stable!.revision);
     const workload = await f.workload();
     expect(workload.inFlight).toBeNull();
     expect(workload.stable?.revision).toBe(serving);
     expect((await f.deployment(deploymentName('api', serving!)))?.spec?.replicas).toBe(3);
     // Every other revision the releases made or kept is scaled to zero (or already removed).
-    for (const rev of ended.flatMap((r) => [r.blue, r.green])) {
+    for (const rev of ended.flatMap((r) => [r.stable, r.candidate])) {
       if (!rev || rev.revision === serving) continue;
       const d = await f.deployment(rev.deployment);
       if (d) expect(d.spec?.replicas, rev.deployment).toBe(0);
@@ -111,7 +111,7 @@ describe('what the cluster says, and what it does not', () => {
     const f = await start('tampered');
     await f.push(2);
     const adopted = await f.waitRelease(`${f.name}-1`);
-    const blue = adopted.green!;
+    const blue = adopted.candidate!;
     const blueDeployment = await f.deployment(blue.deployment);
     // What Switchyard would create for v3, but with another image in it: made by hand beforehand.
     const template = greenTemplate(blueDeployment!.spec!.template!, f.image(3), undefined, f.repository);
@@ -153,7 +153,7 @@ describe('what the cluster says, and what it does not', () => {
     const end = await f.waitRelease(`${f.name}-2`);
     expect(end.phase).toBe('RolledBack');
     expect(end.reason).toMatch(/exceeded quota/);
-    expect((await f.selector('api'))[revisionLabel]).toBe(end.blue!.revision);
+    expect((await f.selector('api'))[revisionLabel]).toBe(end.stable!.revision);
   });
 
   it('the active Service pointed elsewhere by hand before the switch: drift is recorded and nothing switches', async () => {
@@ -165,7 +165,7 @@ describe('what the cluster says, and what it does not', () => {
     await f.push(3);
     const waiting = await f.waitRelease(`${f.name}-2`, (r) => r.phase === 'AwaitingPromotion');
     // Someone brings the first revision r0 back by hand and points the Service at it.
-    const r0 = adopted.blue!;
+    const r0 = adopted.stable!;
     await f.kube.apps.patchNamespacedDeployment({
       name: r0.deployment,
       namespace: f.namespace,
@@ -181,7 +181,7 @@ describe('what the cluster says, and what it does not', () => {
     expect(end.phase).toBe('Failed');
     expect(end.reason).toMatch(new RegExp(`^drift: Service "api" selects revision ${r0.revision}`));
     expect((await f.selector('api'))[revisionLabel]).toBe(r0.revision);
-    expect((await f.deployment(adopted.green!.deployment))?.spec?.replicas).toBe(3);
-    expect(await f.deployment(waiting.green!.deployment)).not.toBeNull();
+    expect((await f.deployment(adopted.candidate!.deployment))?.spec?.replicas).toBe(3);
+    expect(await f.deployment(waiting.candidate!.deployment)).not.toBeNull();
   });
 });

@@ -78,7 +78,7 @@ describe('strict input', () => {
         });
       }
       expect((await f.release(waiting.id))?.phase).toBe('AwaitingPromotion');
-      expect((await f.selector('api'))['switchyard.dev/revision']).toBe(waiting.blue!.revision);
+      expect((await f.selector('api'))['switchyard.dev/revision']).toBe(waiting.stable!.revision);
     } finally {
       await pubsub.close();
     }

@@ -7,7 +7,8 @@ import { parse } from 'yaml';
 import { type ClientMessage, publishControl, publishPush } from '../../cli/client.ts';
 import { waitFor } from '../../infra/local/process.ts';
 import { type RequestRecord, Store } from '../../shared/adapters/store.ts';
-import { isTerminal, type Release, type Workload } from '../../shared/engine/release.ts';
+import { isTerminal } from '../../shared/engine/phase.ts';
+import type { Release, Workload } from '../../shared/engine/release.ts';
 import { KubernetesCluster } from '../../shared/kubernetes/cluster.ts';
 import type { ControlCommand } from '../../shared/messages.ts';
 import { sampleImage } from '../../shared/registry/image.ts';
@@ -20,6 +21,7 @@ import { audienceOf, issuedToken, testUser } from './identity.ts';
 import {
   createTestNamespace,
   deleteNamespace,
+  isNotFound,
   type KubeClients,
   kubeClients,
   waitForDeploymentAvailable,
@@ -112,6 +114,7 @@ export interface Fixture {
   waitRelease(id: string, done?: (r: Release) => boolean, timeoutMs?: number): Promise<Release>;
   /** Waits for the release started by the n-th push (by number) to exist. */
   waitReleaseNumber(n: number, timeoutMs?: number): Promise<Release>;
+  /** The Deployment, or null when there is none; a failed read (API server away) throws. */
   deployment(name: string): Promise<V1Deployment | null>;
   selector(service: string): Promise<Record<string, string>>;
   close(): Promise<void>;
@@ -309,8 +312,12 @@ export async function releaseFixture(
     async deployment(deploymentName) {
       try {
         return await kube.apps.readNamespacedDeployment({ name: deploymentName, namespace });
-      } catch {
-        return null;
+      } catch (err) {
+        // Only "not there" is an answer: a read that failed says nothing about the Deployment, and
+        // taken for null it looked like a revision with no ready replicas to the invariant checker
+        // while the API server restarted.
+        if (isNotFound(err)) return null;
+        throw err;
       }
     },
     async selector(service) {

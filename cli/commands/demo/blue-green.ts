@@ -79,8 +79,8 @@ export const releaseV2: Act<DemoContext> = {
     const seen = await samples.stop();
     const served = neverEmpty(seen, 'api');
     if (r.phase !== 'Succeeded') fail(`${id} ended ${r.phase}: ${r.reason}`);
-    const green = r.green!;
-    const blue = r.blue!;
+    const green = r.candidate!;
+    const blue = r.stable!;
     if (r.analysis.pre?.phase !== 'Successful') fail(`${analysisLine(r.analysis.pre)}`);
     p.ok(analysisLine(r.analysis.pre));
     if ((await selectedRevision(ctx, 'api')) !== green.revision)
@@ -120,12 +120,13 @@ export const releaseV3: Act<DemoContext> = {
       fail(`Service api selected ${moved.revision || 'no revision'} at ${new Date(moved.at).toISOString()}`);
     if ((await selectedRevision(ctx, 'api')) !== v2) fail('Service api no longer selects v2');
     p.ok(
-      `Service api selected v2 (${r.blue!.deployment}) in every one of ${seen.length} samples: blue never left`,
+      `Service api selected v2 (${r.stable!.deployment}) in every one of ${seen.length} samples: blue never left`,
     );
-    if (await deployment(ctx, r.green!.deployment)) fail(`green ${r.green!.deployment} was not removed`);
-    const blue = await deployment(ctx, r.blue!.deployment);
+    if (await deployment(ctx, r.candidate!.deployment))
+      fail(`green ${r.candidate!.deployment} was not removed`);
+    const blue = await deployment(ctx, r.stable!.deployment);
     p.ok(
-      `green ${r.green!.deployment} removed; ${r.blue!.deployment} keeps ${blue?.status?.readyReplicas ?? 0}/3 ready (${served})`,
+      `green ${r.candidate!.deployment} removed; ${r.stable!.deployment} keeps ${blue?.status?.readyReplicas ?? 0}/3 ready (${served})`,
     );
     return `${id} RolledBack: analysis failed, stayed on v2`;
   },

@@ -1,7 +1,7 @@
 // Act 4 of the demo: the target `web` releases v2 as a canary through a Gateway API HTTPRoute —
 // 20% of the traffic, a 2 s pause, 50%, then a pause that waits for a human — and is promoted with
 // a control message, as `switchyard promote` sends it. Every weight is read back from the route.
-import { isTerminal } from '../../../shared/engine/release.ts';
+import { isTerminal } from '../../../shared/engine/phase.ts';
 import { applyDocuments, control, type DemoContext, follow, nextReleaseId, push } from './context.ts';
 import { acceptRoutes, createRoute, routeWeights, share, watchRoute } from './observe.ts';
 import { type Act, short, shown } from './report.ts';
@@ -65,9 +65,9 @@ export const canary: Act<DemoContext> = {
       const final = await routeWeights(ctx, 'web');
       if (share(final, 'web') !== 100)
         fail(`HTTPRoute web ends with ${JSON.stringify(final)}, not all on web`);
-      if ((await selectedRevision(ctx, 'web')) !== done.green!.revision)
-        fail(`Service web does not select ${done.green!.deployment}`);
-      p.ok(`HTTPRoute web back to web 100%; Service web selects ${done.green!.deployment} (v2)`);
+      if ((await selectedRevision(ctx, 'web')) !== done.candidate!.revision)
+        fail(`Service web does not select ${done.candidate!.deployment}`);
+      p.ok(`HTTPRoute web back to web 100%; Service web selects ${done.candidate!.deployment} (v2)`);
     } finally {
       await route.stop();
       await accepting.stop();

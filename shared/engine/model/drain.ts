@@ -1,7 +1,9 @@
 // The drain after a history (liveness, invariant iii): events stop, everything is delivered and
 // ready, time moves to each next wake with a sweep a minute, a human promotes or resumes what waits,
 // and every release must end within its deadlines plus delays; then the end state is checked.
-import { isTerminal, type Release } from '../release.ts';
+
+import { isTerminal } from '../phase.ts';
+import type { Release } from '../release.ts';
 import { afterEvent } from './event-loop.ts';
 import { checkEndState } from './invariants.ts';
 import { timing } from './scenario.ts';

@@ -7,7 +7,7 @@ import type { EndpointCounts, WorkloadSnapshot } from '../../kubernetes/types.ts
 import type { Command } from '../commands.ts';
 import { decideStep } from '../decide.ts';
 import type { Decision, Observation } from '../kernel.ts';
-import type { Release, Workload } from '../release.ts';
+import { isRunning, type Release, type Workload } from '../release.ts';
 import type { EngineTarget } from '../target.ts';
 import { replicaSplit } from './cluster-objects.ts';
 import { digest, podTemplate } from './fixtures.ts';
@@ -71,9 +71,9 @@ export class Cluster {
   /** The replica-ratio router's read-back: the canary's share of the stable Service's ready endpoints. */
   private routeState(stable: EndpointCounts | undefined): Observation['route'] {
     const r = this.release;
-    if (!this.t.spec.strategy.canary || !r?.green || !r.blue || !stable) return undefined;
-    const g = stable.readyByRevision[r.green.revision] ?? 0;
-    const b = stable.readyByRevision[r.blue.revision] ?? 0;
+    if (!this.t.spec.strategy.canary || !r?.candidate || !r.stable || !stable) return undefined;
+    const g = stable.readyByRevision[r.candidate.revision] ?? 0;
+    const b = stable.readyByRevision[r.stable.revision] ?? 0;
     const all = Object.values(this.revisions).every((x) => x.ready === x.desired);
     return {
       weight: g + b > 0 ? Math.round((100 * g) / (g + b)) : 0,
@@ -144,10 +144,11 @@ export class Cluster {
         case 'SetWeight':
         case 'PrepareRouter': {
           // The replica-ratio router (no trafficRouting): both revisions behind the stable Service.
-          const r = this.release!;
+          const r = this.release;
+          if (!r || !isRunning(r)) throw new Error(`${c.type} for a release without its revisions`);
           const split = replicaSplit(r.replicas, c.type === 'SetWeight' ? c.weight : 0);
-          this.scale(r.green!.deployment, split.canary);
-          this.scale(r.blue!.deployment, split.stable);
+          this.scale(r.candidate.deployment, split.canary);
+          this.scale(r.stable.deployment, split.stable);
           this.select('api', { [name]: 'api' });
           break;
         }

@@ -8,9 +8,9 @@ import { deploymentName, greenTemplate, revisionDeployment, revisionOf } from '.
 import type { ControlMessage } from '../../messages.ts';
 import type { StepName } from '../../topology.ts';
 import type { Command } from '../commands.ts';
+import { isTerminal } from '../phase.ts';
 import {
   emptyWorkload,
-  isTerminal,
   type PodTemplate,
   type Release,
   type RevisionRef,

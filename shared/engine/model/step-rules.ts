@@ -3,7 +3,8 @@
 // refused or failed command does to the release, and when a look writes nothing.
 import { canonicalJson } from '../../kubernetes/revision.ts';
 import { advance, endFor } from '../kernel.ts';
-import { isTerminal, type Release, type Workload } from '../release.ts';
+import { isTerminal } from '../phase.ts';
+import type { Release, Workload } from '../release.ts';
 import { timing } from './scenario.ts';
 import { fmtTime } from './trace.ts';
 
@@ -92,7 +93,7 @@ export function failure(
       workload,
     };
   }
-  if (release.green && release.blue && release.phase !== 'RollingBack') {
+  if (release.candidate && release.stable && release.phase !== 'RollingBack') {
     return {
       release: advance(release, now, {
         phase: 'RollingBack',

@@ -13,14 +13,14 @@ import { commit, end, executeOne, startWriting, unclaim } from './step-writes.ts
 
 function routing(sys: SystemState, r: Release): ModelRouterContext | null {
   const canary = sys.target.spec.strategy.canary;
-  if (!canary || !r.blue || !r.green) return null;
+  if (!canary || !r.stable || !r.candidate) return null;
   return {
     stableService: canary.stableService,
     canaryService: canary.canaryService,
-    stableRevision: r.blue.revision,
-    canaryRevision: r.green.revision,
-    stableDeployment: r.blue.deployment,
-    canaryDeployment: r.green.deployment,
+    stableRevision: r.stable.revision,
+    canaryRevision: r.candidate.revision,
+    stableDeployment: r.stable.deployment,
+    canaryDeployment: r.candidate.deployment,
     replicas: r.replicas,
     releaseId: r.id,
   };

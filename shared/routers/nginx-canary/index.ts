@@ -5,191 +5,29 @@
 // (canary-by-header[-value], canary-by-cookie). ingress-nginx merges it into the stable Ingress's
 // locations. Every write reads first and changes only what differs, so a redelivered step writes
 // nothing; every failure is a ClusterError whose `kind` decides retry or give up.
-import {
-  type KubeConfig,
-  NetworkingV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1HTTPIngressPath,
-  type V1Ingress,
-  type V1IngressRule,
-} from '@kubernetes/client-node';
+//
+// This file is the module's entry and the router, which wires the pure parts (canary-ingress.ts
+// builds what is written, route-state.ts reads what is in force) to the API calls of ingress-api.ts.
 import { invalid } from '../../errors.ts';
-import { apiClient } from '../../kubernetes/client.ts';
 import { ClusterError, toClusterError } from '../../kubernetes/errors.ts';
-import { annotations, labels, managerName } from '../../kubernetes/types.ts';
-import type { HeaderRoute, RouterContext, RouteState, TrafficRouter } from '../router.ts';
-import { canarySuffix, headerRouteAnnotation, type NginxCanaryConfig, nginxAnnotations } from './schema.ts';
+import { annotations, managerName } from '../../kubernetes/types.ts';
+import type { RouteState, TrafficRouter } from '../router.ts';
+import {
+  annotationPatch,
+  canaryIngressName,
+  canonical,
+  desiredCanaryIngress,
+  type IngressPatch,
+  routeKeys,
+  wantedAnnotations,
+} from './canary-ingress.ts';
+import { assertManaged, networking, patchIngress, readIngress } from './ingress-api.ts';
+import { readRoute } from './route-state.ts';
+import type { NginxCanaryConfig } from './schema.ts';
 
+export { annotationPatch, canaryIngressName, desiredCanaryIngress } from './canary-ingress.ts';
+export { readRoute } from './route-state.ts';
 export { type NginxCanaryConfig, nginxCanaryConfigSchema } from './schema.ts';
-
-/** Name of the canary Ingress the router owns for `config`. */
-export function canaryIngressName(config: NginxCanaryConfig): string {
-  return `${config.stableIngress}${canarySuffix}`;
-}
-
-// The annotations that carry a header route: setWeight removes those it no longer wants. Other keys
-// (the user's additional annotations, anything added by hand) are left to prepare, which converges
-// the whole object.
-const routeKeys = new Set<string>([
-  nginxAnnotations.byHeader,
-  nginxAnnotations.byHeaderValue,
-  nginxAnnotations.byCookie,
-  headerRouteAnnotation,
-]);
-
-// The legacy class annotation: a stable Ingress that names its class this way needs its canary to
-// name the same class, or another controller (or none) would pick the canary up.
-const legacyClassAnnotation = 'kubernetes.io/ingress.class';
-
-/**
- * The canary Ingress wanted for `stable` (pure): its rules are the stable Ingress's rules with only
- * the paths whose backend is `ctx.stableService`, each pointed at `ctx.canaryService` on the same
- * port. Paths to other Services are left out (a canary of someone else's backend would split traffic
- * between that backend and our canary). TLS and the default backend stay with the stable Ingress,
- * which ingress-nginx takes them from. Throws 'invalid' when no path uses the stable Service.
- */
-export function desiredCanaryIngress(
-  config: NginxCanaryConfig,
-  ctx: RouterContext,
-  stable: V1Ingress,
-  weight: number,
-  route: HeaderRoute | null,
-): V1Ingress {
-  const rules: V1IngressRule[] = [];
-  for (const rule of stable.spec?.rules ?? []) {
-    const paths: V1HTTPIngressPath[] = [];
-    for (const p of rule.http?.paths ?? []) {
-      const service = p.backend.service;
-      if (service?.name !== ctx.stableService) continue;
-      paths.push({ ...p, backend: { service: { name: ctx.canaryService, port: service.port } } });
-    }
-    if (paths.length > 0) rules.push({ ...rule, http: { paths } });
-  }
-  if (rules.length === 0) {
-    throw invalid(
-      `Ingress "${config.stableIngress}" in namespace "${ctx.namespace}" has no path whose backend is Service "${ctx.stableService}": the canary Ingress copies those paths; point the Ingress at the stable Service, or fix stableService in the target`,
-    );
-  }
-  const legacyClass = stable.metadata?.annotations?.[legacyClassAnnotation];
-  return plain({
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'Ingress',
-    metadata: {
-      name: canaryIngressName(config),
-      namespace: ctx.namespace,
-      labels: { [labels.managedBy]: managerName },
-      annotations: {
-        ...(legacyClass !== undefined && { [legacyClassAnnotation]: legacyClass }),
-        ...wantedAnnotations(config, ctx, weight, route),
-      },
-    },
-    spec: {
-      ...(stable.spec?.ingressClassName !== undefined && { ingressClassName: stable.spec.ingressClassName }),
-      rules,
-    },
-  });
-}
-
-/** The annotations setWeight asserts (pure): canary on, the weight, the header route, bookkeeping. */
-function wantedAnnotations(
-  config: NginxCanaryConfig,
-  ctx: RouterContext,
-  weight: number,
-  route: HeaderRoute | null,
-): Record<string, string> {
-  const wanted: Record<string, string> = {
-    ...config.additionalIngressAnnotations,
-    [annotations.release]: ctx.releaseId,
-    [nginxAnnotations.canary]: 'true',
-    [nginxAnnotations.weight]: String(weight),
-  };
-  if (route) {
-    wanted[headerRouteAnnotation] = route.name;
-    if (route.header) {
-      wanted[nginxAnnotations.byHeader] = route.header.name;
-      // With a -value, ingress-nginx routes on that exact value (and ignores any -pattern).
-      wanted[nginxAnnotations.byHeaderValue] = route.header.value;
-    }
-    if (route.cookie) wanted[nginxAnnotations.byCookie] = route.cookie;
-  }
-  return wanted;
-}
-
-/**
- * The merge patch of metadata.annotations taking `current` to `wanted` (pure): changed or missing
- * keys get their wanted value, keys that `removable` accepts and `wanted` lacks get null. Null when
- * nothing differs, so the caller makes no write.
- */
-export function annotationPatch(
-  current: Record<string, string>,
-  wanted: Record<string, string>,
-  removable: (key: string) => boolean,
-): Record<string, string | null> | null {
-  const patch: Record<string, string | null> = {};
-  for (const [key, value] of Object.entries(wanted)) if (current[key] !== value) patch[key] = value;
-  for (const key of Object.keys(current)) if (!(key in wanted) && removable(key)) patch[key] = null;
-  return Object.keys(patch).length > 0 ? patch : null;
-}
-
-/**
- * What the canary Ingress's annotations say is in force (pure). ingress-nginx reads a missing weight
- * as 0 and a canary-by-header without a value as "route when the header is `always`", so that is
- * what is reported. Also lists what keeps the object from being the shape the router writes.
- */
-export function readRoute(
-  ingress: V1Ingress,
-  ctx: RouterContext,
-): { weight: number; headerRoute: HeaderRoute | null; problems: string[] } {
-  const a = ingress.metadata?.annotations ?? {};
-  const problems: string[] = [];
-  if (a[nginxAnnotations.canary] !== 'true') problems.push(`${nginxAnnotations.canary} is not "true"`);
-  if (a[annotations.release] !== ctx.releaseId) {
-    problems.push(`it belongs to release "${a[annotations.release] ?? '(none)'}", not "${ctx.releaseId}"`);
-  }
-
-  const rawWeight = a[nginxAnnotations.weight];
-  let weight = 0;
-  if (rawWeight !== undefined && /^(100|[1-9]?[0-9])$/.test(rawWeight)) weight = Number(rawWeight);
-  else problems.push(`${nginxAnnotations.weight} is ${JSON.stringify(rawWeight)}, not a percentage`);
-
-  const rules = ingress.spec?.rules ?? [];
-  const backends = rules.flatMap((r) => (r.http?.paths ?? []).map((p) => p.backend.service?.name));
-  if (backends.length === 0) problems.push('it has no paths');
-  if (backends.some((b) => b !== ctx.canaryService) || ingress.spec?.defaultBackend) {
-    problems.push(`not every backend is Service "${ctx.canaryService}"`);
-  }
-
-  const header = a[nginxAnnotations.byHeader];
-  const value = a[nginxAnnotations.byHeaderValue];
-  const cookie = a[nginxAnnotations.byCookie];
-  if (value !== undefined && header === undefined) {
-    problems.push(`${nginxAnnotations.byHeaderValue} is set without ${nginxAnnotations.byHeader}`);
-  }
-  let headerRoute: HeaderRoute | null = null;
-  if (header !== undefined || cookie !== undefined) {
-    headerRoute = { name: a[headerRouteAnnotation] ?? header ?? cookie ?? '' };
-    if (header !== undefined) headerRoute.header = { name: header, value: value ?? 'always' };
-    if (cookie !== undefined) headerRoute.cookie = cookie;
-  }
-  return { weight, headerRoute, problems };
-}
-
-// Patches are JSON merge patches: they state the resulting values and `null` removes a key (the
-// client's default would be a JSON patch).
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-// One client per KubeConfig: contexts are built per invocation, and the router itself is stateless.
-const clients = new WeakMap<KubeConfig, NetworkingV1Api>();
-
-function networking(kubeConfig: KubeConfig): NetworkingV1Api {
-  let api = clients.get(kubeConfig);
-  if (!api) {
-    api = apiClient(kubeConfig, NetworkingV1Api);
-    clients.set(kubeConfig, api);
-  }
-  return api;
-}
 
 /** The `nginx-canary` router. Stateless: everything it knows is in the canary Ingress. */
 export function nginxCanaryRouter(): TrafficRouter<NginxCanaryConfig> {
@@ -386,62 +224,4 @@ export function nginxCanaryRouter(): TrafficRouter<NginxCanaryConfig> {
       ];
     },
   };
-}
-
-/** The parts of the canary Ingress the router changes after creating it (a merge patch of them). */
-interface IngressPatch {
-  metadata: { resourceVersion: string | undefined; annotations?: Record<string, string | null> };
-  spec?: {
-    ingressClassName: string | null;
-    rules: V1IngressRule[];
-    defaultBackend: null;
-    tls: null;
-  };
-}
-
-function assertManaged(ingress: V1Ingress, namespace: string): void {
-  if (ingress.metadata?.labels?.[labels.managedBy] === managerName) return;
-  throw new ClusterError(
-    'unsafe',
-    `Ingress "${ingress.metadata?.name}" in namespace "${namespace}" exists but is not managed by Switchyard (no ${labels.managedBy}=${managerName} label): Switchyard creates its canary Ingress under that name; rename or delete the existing one`,
-  );
-}
-
-async function readIngress(api: NetworkingV1Api, namespace: string, name: string): Promise<V1Ingress | null> {
-  try {
-    return await api.readNamespacedIngress({ name, namespace });
-  } catch (err) {
-    const e = toClusterError(err, `reading Ingress "${name}" in namespace "${namespace}"`);
-    if (e.kind === 'not-found') return null;
-    throw e;
-  }
-}
-
-async function patchIngress(
-  api: NetworkingV1Api,
-  namespace: string,
-  name: string,
-  body: IngressPatch,
-): Promise<void> {
-  // The resourceVersion read makes the patch conditional: a concurrent change ends in a retriable
-  // 'conflict' instead of a mix of two writers' annotations.
-  try {
-    await api.patchNamespacedIngress({ name, namespace, body, fieldManager: managerName }, mergePatch);
-  } catch (err) {
-    throw toClusterError(err, `patching Ingress "${name}" in namespace "${namespace}"`);
-  }
-}
-
-/** `value` as plain JSON data: no class instances, no undefined-valued keys. */
-function plain<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
-}
-
-/** A string equal for equal JSON data whatever the key order (objects read back vs built here). */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 }
