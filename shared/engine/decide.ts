@@ -1,15 +1,20 @@
-// The entry of the engine: decideStep(target, release, workload, input, now) -> the next release,
-// workload and the commands to run. Pure: no I/O, no clock, no randomness. A step runs the same
-// decision again when its message arrives twice; the commands it returns are idempotent, so nothing
-// is done twice. It dispatches by phase to the concerns, one file each: start.ts (Pending),
-// adoption.ts, bluegreen.ts, canary.ts, rollback.ts and cleanup.ts (after the end), all built on
-// kernel.ts.
+// The entry of the engine: decide(target, release, workload, event, now) over the four events a
+// release meets — a step (the next release, workload and the commands to run), a command of that
+// step that failed, a control message, a push. Pure: no I/O, no clock, no randomness. A step runs
+// the same decision again when its message arrives twice; the commands it returns are idempotent,
+// so nothing is done twice. A step dispatches by phase to the concerns, one file each: start.ts
+// (Pending), adoption.ts, bluegreen.ts, canary.ts, rollback.ts and cleanup.ts (after the end), all
+// built on kernel.ts; control.ts, intake.ts and failure.ts decide the other events.
 import type { WorkloadSnapshot } from '../kubernetes/types.ts';
+import type { ControlMessage } from '../messages.ts';
 import { decideAdoption } from './adoption.ts';
 import { decideBlueGreen } from './bluegreen.ts';
 import { decideCanary } from './canary.ts';
 import { decideCleanup } from './cleanup.ts';
 import { type Command, describeCommand } from './commands.ts';
+import { type ControlOutcome, decideControl } from './control.ts';
+import { type CommandFailure, decideCommandFailed } from './failure.ts';
+import { decidePush, type ParsedPush, type PushOutcome } from './intake.ts';
 import {
   advance,
   type Decision,
@@ -29,6 +34,61 @@ import type { Release, Workload } from './release.ts';
 import { rollBackBlueGreen, rollBackCanary } from './rollback.ts';
 import { startRelease } from './start.ts';
 import { type EngineTarget, strategyOf } from './target.ts';
+
+/** A control message for the release it addresses (null: none), beside the target's live releases. */
+export interface ControlEvent {
+  type: 'control';
+  msg: ControlMessage;
+  live: Release[];
+}
+
+/** A push of an image for the target, beside its releases not yet ended. */
+export interface PushEvent {
+  type: 'push';
+  push: ParsedPush;
+  messageId: string;
+  active: Release[];
+}
+
+/** A command of the step's decision failed, as the runtime classified it. */
+export interface CommandFailedEvent {
+  type: 'command-failed';
+  failure: CommandFailure;
+}
+
+export type EngineEvent = StepInput | ControlEvent | PushEvent | CommandFailedEvent;
+
+/** The engine's one entry: what `event` makes of the target's release and workload. */
+export function decide(t: EngineTarget, r: Release, w: Workload, e: StepInput, now: number): Decision;
+export function decide(t: EngineTarget, r: Release, w: Workload, e: CommandFailedEvent, now: number): Failed;
+export function decide(
+  t: EngineTarget,
+  r: Release | null,
+  w: Workload,
+  e: ControlEvent,
+  now: number,
+): ControlOutcome;
+export function decide(t: EngineTarget, r: null, w: Workload, e: PushEvent, now: number): PushOutcome;
+export function decide(
+  target: EngineTarget,
+  release: Release | null,
+  workload: Workload,
+  event: EngineEvent,
+  now: number,
+): Decision | Failed | ControlOutcome | PushOutcome {
+  switch (event.type) {
+    case 'step':
+      return decideStep(target, release!, workload, event, now);
+    case 'command-failed':
+      return decideCommandFailed(release!, workload, event.failure, now);
+    case 'control':
+      return decideControl(target, event.msg, release, workload, event.live, now);
+    case 'push':
+      return decidePush(target, event.push, event.messageId, workload, event.active, now);
+  }
+}
+
+type Failed = ReturnType<typeof decideCommandFailed>;
 
 /**
  * Decides what a step does with the release, given what it observed in the cluster. The workload

@@ -4,7 +4,8 @@
 // installation's access policy (else the installation's operators) say whether they may
 // (shared/identity/). `apply` (switchyard apply -f) comes the same way: see apply.ts.
 import { marked, type RequestRecord, recordExpiry, type Tx, toEngineTarget } from '../adapters/store.ts';
-import { type ControlOutcome, decideControl } from '../engine/control.ts';
+import type { ControlOutcome } from '../engine/control.ts';
+import { decide } from '../engine/decide.ts';
 import type { Release, Workload } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
 import { authorize, type Identity } from '../identity/access.ts';
@@ -108,7 +109,7 @@ function applyCommand(
     const subject = { name: target.name, labels: read.labels, access: target.spec.access };
     const allowed = authorize(subject, installationOf(d), identity, msg.command);
     const outcome = allowed.allowed
-      ? decideControl(target, msg, release, workload, live, now)
+      ? decide(target, release, workload, { type: 'control', msg, live }, now)
       : { kind: 'refused' as const, code: 'forbidden' as const, reason: allowed.reason, release };
     if (outcome.kind === 'refused') {
       if (release) recordRefusal(d, tx, msg, release, outcome.reason, now, after);

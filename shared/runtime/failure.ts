@@ -3,14 +3,14 @@
 // retried maxAttempts times in a row, or the cluster unreachable past the progress deadline:
 // endWithError()) or gives the claim back with the attempt counted and is thrown, for Pub/Sub to
 // deliver the step again (failStep()).
-import { advance, endFor } from '../engine/kernel.ts';
-import { isTerminal } from '../engine/phase.ts';
+import { decide } from '../engine/decide.ts';
+import { type CommandFailure, maxAttempts } from '../engine/failure.ts';
 import type { Release, Workload } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
 import { errorKind, retriability } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { StepMessage } from '../messages.ts';
-import { attemptsOf, maxAttempts, messageOf, ranBefore } from './attempts.ts';
+import { attemptsOf, messageOf, ranBefore } from './attempts.ts';
 import type { Deps } from './deps.ts';
 import { announce } from './events.ts';
 import { commit, unclaim } from './lease.ts';
@@ -18,26 +18,26 @@ import { dispatchWake, planWake } from './wake.ts';
 
 type Outcome = { release: Release; workload: Workload };
 
-/** The history's record of the commands a failed pass ran before it threw (none: nothing extra). */
-const ran = (err: unknown) => {
-  const commands = ranBefore(err);
-  return commands.length > 0 ? { commands } : {};
-};
-
 /**
  * What a command that threw makes of the release and workload the step commits: a refusal of the
  * serving guard is recorded and looked at again (refused()); a retriable error is thrown again
  * (the step is delivered again) until it has come back maxAttempts times, then it ends the release
  * like an error that retrying cannot mend (failure()). A fenced step rethrows: it commits nothing.
  */
-export function commandFailed(d: Deps, release: Release, workload: Workload, err: unknown): Outcome {
+export function commandFailed(
+  d: Deps,
+  target: EngineTarget,
+  release: Release,
+  workload: Workload,
+  err: unknown,
+): Outcome {
   if (errorKind(err) === 'fenced') throw err;
-  if (errorKind(err) === 'in-use') return refused(release, workload, err, d.now());
+  if (errorKind(err) === 'in-use') return refused(target, release, workload, err, d.now());
   if (retriability(err) === 'retry') {
     if (attemptsOf(release) + 1 < maxAttempts) throw err;
-    return failure(release, workload, err, d.now(), true);
+    return failure(target, release, workload, err, d.now(), true);
   }
-  return failure(release, workload, err, d.now());
+  return failure(target, release, workload, err, d.now());
 }
 
 /**
@@ -61,7 +61,7 @@ export async function failStep(
     release.lease !== null &&
     errorKind(err) !== 'fenced' &&
     (retriability(err) === 'final' || attemptsOf(release) + 1 >= maxAttempts || overdue);
-  if (endIt && (await endWithError(d, release, err, now, overdue))) {
+  if (endIt && (await endWithError(d, stored, release, err, now, overdue))) {
     log.warn(`step ${msg.step} ended the release: ${messageOf(err)}`);
     return 'done';
   }
@@ -71,10 +71,17 @@ export async function failStep(
 }
 
 /** Commits the end of a release that hit `err` (see failure()); false when the claim was lost. */
-async function endWithError(d: Deps, release: Release, err: unknown, now: number, overdue: boolean) {
+async function endWithError(
+  d: Deps,
+  target: EngineTarget,
+  release: Release,
+  err: unknown,
+  now: number,
+  overdue: boolean,
+) {
   const workload = await d.store.workload(release.target);
   const exhausted = retriability(err) === 'retry';
-  const ended = failure(release, workload, err, now, exhausted && !overdue);
+  const ended = failure(target, release, workload, err, now, exhausted && !overdue);
   const next =
     overdue && exhausted
       ? {
@@ -89,77 +96,30 @@ async function endWithError(d: Deps, release: Release, err: unknown, now: number
   return true;
 }
 
-/**
- * The serving guard refused a scale-down or delete the decision asked for: the refusal goes into
- * the history, nothing else changes, and the step looks again after a pause (the cluster is not
- * as the decision saw it). After maxAttempts refusals in a row an active release ends Failed with
- * the reason; a cleanup is dropped (the revision stays, the sweep's GC may remove it later).
- */
-function refused(release: Release, workload: Workload, err: unknown, now: number): Outcome {
-  const reason = `refused by the serving guard: ${messageOf(err)}`;
-  const count = attemptsOf(release) + 1;
-  const attempts = { count, error: reason };
-  if (isTerminal(release.phase)) {
-    return {
-      release: advance(release, now, { reason, cause: 'guard', patch: { cleanup: null } }, [], ran(err)),
-      workload,
-    };
-  }
-  if (count >= maxAttempts) {
-    return {
-      release: advance(
-        release,
-        now,
-        { phase: 'Failed', reason: `gave up after ${count} attempts: ${reason}`, cause: 'guard' },
-        [],
-        ran(err),
-      ),
-      workload: endFor(workload, release),
-    };
-  }
-  return {
-    release: advance(
-      release,
-      now,
-      { reason, cause: 'guard', wakeIn: Math.min(30_000, 1000 * 2 ** count), patch: { attempts } },
-      [],
-      ran(err),
-    ),
+/** The serving guard refused a scale-down or delete the decision asked for (engine/failure.ts decides). */
+function refused(target: EngineTarget, release: Release, workload: Workload, err: unknown, now: number) {
+  return decided(
+    target,
+    release,
     workload,
-  };
+    { kind: 'guard', message: messageOf(err), ran: ranBefore(err) },
+    now,
+  );
 }
 
-/** A command the cluster refused: back to blue if green exists, else the release fails; either way with the reason. */
+/** A command the cluster refused, or one that kept failing (`exhausted`): engine/failure.ts decides. */
 function failure(
+  target: EngineTarget,
   release: Release,
   workload: Workload,
   err: unknown,
   now: number,
   exhausted = false,
 ): Outcome {
-  const reason = exhausted
-    ? `gave up after ${attemptsOf(release) + 1} attempts: ${messageOf(err)}`
-    : `Kubernetes refused: ${messageOf(err)}`;
-  if (isTerminal(release.phase)) {
-    return {
-      release: advance(release, now, { reason, cause: 'cleanup', patch: { cleanup: null } }, [], ran(err)),
-      workload,
-    };
-  }
-  if (release.candidate && release.stable && release.phase !== 'RollingBack' && !isTerminal(release.phase)) {
-    return {
-      release: advance(
-        release,
-        now,
-        { phase: 'RollingBack', reason, wakeIn: 0, patch: { rollbackOutcome: 'RolledBack' } },
-        [],
-        ran(err),
-      ),
-      workload,
-    };
-  }
-  return {
-    release: advance(release, now, { phase: 'Failed', reason }, [], ran(err)),
-    workload: endFor(workload, release),
-  };
+  const kind = exhausted ? 'exhausted' : 'refused';
+  return decided(target, release, workload, { kind, message: messageOf(err), ran: ranBefore(err) }, now);
+}
+
+function decided(target: EngineTarget, release: Release, workload: Workload, f: CommandFailure, now: number) {
+  return decide(target, release, workload, { type: 'command-failed', failure: f }, now);
 }

@@ -1,34 +1,14 @@
 // A step that will only look at the cluster (no analysis to measure, no claim held, a valid target)
-// reads its release without a claim: look() reads it, and quietly() says whether what it then
+// reads its release without a claim: look() reads it, and engine/quiet.ts says whether what it then
 // decided saw nothing new, in which case the step writes nothing and hands over the next look.
 // Otherwise the step claims the release (lease.ts) before it writes anything.
 import { toEngineTarget } from '../adapters/store.ts';
-import type { Release, Workload } from '../engine/release.ts';
+import type { Release } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
-import { canonicalJson } from '../kubernetes/revision.ts';
 import type { StepMessage } from '../messages.ts';
 import type { Deps } from './deps.ts';
 import { storedTargetProblems } from './lease.ts';
 import { runningRuns } from './measure.ts';
-
-/**
- * Whether a decision made without a claim saw nothing new: no commands, no change of the release
- * beyond its seq, time stamps and next wake-up, and that wake-up inside the horizon the last commit
- * set (wake.pollUntil). Then the step writes nothing and hands over the next look itself.
- */
-export function quietly(
-  release: Release,
-  workload: Workload,
-  decision: { release: Release; commands: unknown[]; workload: Workload },
-): boolean {
-  if (canonicalJson(workload) !== canonicalJson(decision.workload)) return false;
-  const next = decision.release;
-  if (decision.commands.length > 0 || !next.wake) return false;
-  const horizon = release.wake?.pollUntil;
-  if (!horizon || next.wake.at > horizon || next.wake.step !== release.wake?.step) return false;
-  const plain = (r: Release) => canonicalJson({ ...r, seq: 0, updatedAt: 0, wake: null, lease: null });
-  return plain(release) === plain(next);
-}
 
 /**
  * Reads the release for a step that will only look at the cluster: no claim is written. Null when

@@ -4,7 +4,7 @@
 import type { DocumentReference } from '@google-cloud/firestore';
 import { describe, expect, it } from 'vitest';
 import type { Tx } from '../adapters/store.ts';
-import { pushedRelease } from '../engine/model/fixtures.ts';
+import { blueGreenTarget, pushedRelease } from '../engine/model/fixtures.ts';
 import { emptyWorkload, type Release } from '../engine/release.ts';
 import { logger } from '../log.ts';
 import { ranBefore, withRan } from './attempts.ts';
@@ -13,6 +13,7 @@ import { commandFailed } from './failure.ts';
 import { unclaim } from './lease.ts';
 
 const now = Date.UTC(2026, 0, 15, 12, 0, 0);
+const target = blueGreenTarget();
 const stable = { revision: 'aaaaaaaaaa', deployment: 'api-aaaaaaaaaa', image: 'app@sha256:1' };
 const candidate = { revision: 'bbbbbbbbbb', deployment: 'api-bbbbbbbbbb', image: 'app@sha256:2' };
 
@@ -54,7 +55,7 @@ describe('a pass that failed after some of its commands ran', () => {
     const { d, updates } = storeWith(release);
     let thrown: unknown;
     try {
-      commandFailed(d, release, emptyWorkload('api'), withRan(unavailable(), ran));
+      commandFailed(d, target, release, emptyWorkload('api'), withRan(unavailable(), ran));
     } catch (err) {
       thrown = err;
     }
@@ -74,7 +75,7 @@ describe('a pass that failed after some of its commands ran', () => {
     const release = switching();
     const ran = ['SelectRevision api -> bbbbbbbbbb'];
     const { d } = storeWith(release);
-    const out = commandFailed(d, release, emptyWorkload('api'), withRan(refusedByKubernetes(), ran));
+    const out = commandFailed(d, target, release, emptyWorkload('api'), withRan(refusedByKubernetes(), ran));
     expect(out.release.phase).toBe('RollingBack');
     expect(out.release.history.at(-1)).toMatchObject({ from: 'Switching', to: 'RollingBack', commands: ran });
   });

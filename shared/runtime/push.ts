@@ -2,7 +2,8 @@
 // recorded reason why not. Recorded per message id and target, so a redelivered push does nothing twice.
 
 import { marked, type PushRecord, recordExpiry } from '../adapters/store.ts';
-import { decidePush, parsePush, refusal } from '../engine/intake.ts';
+import { decide } from '../engine/decide.ts';
+import { parsePush, refusal } from '../engine/intake.ts';
 import type { Release } from '../engine/release.ts';
 import { artifactRegistryMessage, describeIssues } from '../messages.ts';
 import { RegistryUnavailableError } from '../registry/check.ts';
@@ -120,7 +121,7 @@ export async function runPush(
         const outcome =
           registryRefusal && refusal(target, push) === null
             ? { kind: 'ignored' as const, reason: registryRefusal }
-            : decidePush(target, push, messageId, workload, live, d.now());
+            : decide(target, null, workload, { type: 'push', push, messageId, active: live }, d.now());
         toWake.length = 0;
         let r: PushResult;
         if (outcome.kind === 'ignored') {

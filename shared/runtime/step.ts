@@ -6,8 +6,9 @@
 // reads: observe.ts; what a failure makes of the release: failure.ts.
 
 import { describeCommand } from '../engine/commands.ts';
-import { decideStep } from '../engine/decide.ts';
+import { decide } from '../engine/decide.ts';
 import type { Decision } from '../engine/kernel.ts';
+import { quietly } from '../engine/quiet.ts';
 import type { Release, Workload } from '../engine/release.ts';
 import type { EngineTarget } from '../engine/target.ts';
 import type { Logger } from '../log.ts';
@@ -19,7 +20,7 @@ import { execute } from './execute.ts';
 import { commandFailed, failStep } from './failure.ts';
 import { crashPoint } from './faults.ts';
 import { claim, commit, fence, renew, unclaim } from './lease.ts';
-import { look, quietly } from './look.ts';
+import { look } from './look.ts';
 import { cleanUpFinishedRuns, runningRuns } from './measure.ts';
 import { noteRelease } from './metrics.ts';
 import { type Seen, see } from './observe.ts';
@@ -62,7 +63,7 @@ async function step(
 ): Promise<StepResult> {
   const seen = await see(d, stored, held.release);
   const input = { type: 'step' as const, step: msg.step, observation: seen.observation };
-  const decision = decideStep(seen.target, held.release, seen.workload, input, d.now());
+  const decision = decide(seen.target, held.release, seen.workload, input, d.now());
   if (decision.release === held.release) {
     if (held.release.lease) await unclaim(d, held.release);
     return 'unchanged';
@@ -144,7 +145,7 @@ async function executeAll(
       ran.push(describeCommand(command));
     }
   } catch (err) {
-    return commandFailed(d, release, seen.workload, withRan(err, ran));
+    return commandFailed(d, seen.target, release, seen.workload, withRan(err, ran));
   }
   return { release: { ...decision.release, attempts: null }, workload: decision.workload };
 }

@@ -3,12 +3,12 @@
 // (step-writes.ts). The harness advances one stage at a time, with any other event between.
 import { describeCommand } from '../commands.ts';
 import { decideStep } from '../decide.ts';
+import { quietly } from '../quiet.ts';
 import type { Release } from '../release.ts';
 import type { ModelRouterContext } from './cluster-objects.ts';
 import { takesDownServing } from './invariants.ts';
 import { timing } from './scenario.ts';
 import type { RunningStep, StepMsg, SystemState } from './state.ts';
-import { quietly } from './step-rules.ts';
 import { commit, end, executeOne, startWriting, unclaim } from './step-writes.ts';
 
 function routing(sys: SystemState, r: Release): ModelRouterContext | null {

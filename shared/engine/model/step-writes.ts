@@ -6,12 +6,13 @@
 import { errorKind, retriability } from '../../errors.ts';
 import { canonicalJson } from '../../kubernetes/revision.ts';
 import { describeCommand } from '../commands.ts';
+import { decideCommandFailed, maxAttempts } from '../failure.ts';
 import type { Release, Workload } from '../release.ts';
 import { ModelGap } from './cluster-objects.ts';
 import { issue } from './invariants.ts';
 import { timing } from './scenario.ts';
 import type { RunningStep, SystemState } from './state.ts';
-import { failure, maxAttempts, refused, stepFence } from './step-rules.ts';
+import { stepFence } from './step-rules.ts';
 
 export function end(sys: SystemState, step: RunningStep): void {
   sys.steps = sys.steps.filter((s) => s !== step);
@@ -73,9 +74,11 @@ export function executeOne(sys: SystemState, step: RunningStep): void {
     if (err instanceof ModelGap) throw err;
     const message = err instanceof Error ? err.message : String(err);
     const attempts = step.claimed.attempts?.count ?? 0;
+    // What ran before this command, as the runtime carries it on the error (withRan).
+    const ran = step.commands.slice(0, step.done - 1).map(describeCommand);
     let out: { release: Release; workload: Workload };
     if (errorKind(err) === 'in-use') {
-      out = refused(step.claimed, step.inputWorkload!, err, sys.now);
+      out = decideCommandFailed(step.claimed, step.inputWorkload!, { kind: 'guard', message, ran }, sys.now);
     } else if (retriability(err) === 'retry' && attempts + 1 < maxAttempts) {
       unclaim(sys, step, true);
       end(sys, step);
@@ -83,7 +86,8 @@ export function executeOne(sys: SystemState, step: RunningStep): void {
       sys.note(`step ${step.n}: ${describeCommand(command)} failed (${message}); will be redelivered`);
       return;
     } else {
-      out = failure(step.claimed, step.inputWorkload!, err, sys.now, retriability(err) === 'retry');
+      const kind = retriability(err) === 'retry' ? 'exhausted' : 'refused';
+      out = decideCommandFailed(step.claimed, step.inputWorkload!, { kind, message, ran }, sys.now);
     }
     step.next = out.release;
     step.nextWorkload = out.workload;
