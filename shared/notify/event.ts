@@ -4,9 +4,9 @@
 import { CloudEvent } from 'cloudevents';
 import { z } from 'zod';
 import type { AnalysisRun } from '../analysis/run.ts';
-import { failurePhases, isTerminal, type Phase } from '../engine/phase.ts';
+import { failurePhases, isTerminal, type Phase, phases } from '../engine/phase.ts';
 import type { Release, Transition } from '../engine/release.ts';
-import { type EventGroup, phases } from './schema.ts';
+import type { EventGroup } from './schema.ts';
 
 export const releaseEventType = 'dev.switchyard.release.v1.transition';
 

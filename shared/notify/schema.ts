@@ -3,7 +3,7 @@
 // secrets mounted into the notify function, named here by their secret id.
 import { z } from 'zod';
 import { staticRefusal } from '../egress/policy.ts';
-import type { Phase } from '../engine/phase.ts';
+import { phases } from '../engine/phase.ts';
 import { dns1123Label } from '../target/names.ts';
 
 /** Groups of events a notifier can ask for, besides single phases. */
@@ -24,24 +24,6 @@ export const eventGroups = {
   finished: 'the release ended (Succeeded, RolledBack, Aborted, Failed, Superseded)',
 } as const;
 export type EventGroup = keyof typeof eventGroups;
-
-export const phases = [
-  'Pending',
-  'Adopting',
-  'Progressing',
-  'DeployingGreen',
-  'PrePromotionAnalysis',
-  'AwaitingPromotion',
-  'Switching',
-  'PostPromotionAnalysis',
-  'ScalingDown',
-  'Succeeded',
-  'RollingBack',
-  'RolledBack',
-  'Aborted',
-  'Failed',
-  'Superseded',
-] as const satisfies readonly Phase[];
 
 /** A Secret Manager secret id (not the full resource name): letters, digits, "-" and "_". */
 const secretId = z
