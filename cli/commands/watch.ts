@@ -4,7 +4,7 @@
 // otherwise each transition is one plain line (or one JSON line / YAML document with -o). The exit
 // code is the outcome: 0 Succeeded, 4 ended otherwise, 1 timeout or error, 130 interrupted.
 import { Command, Option } from 'commander';
-import { collections } from '../../shared/adapters/store.ts';
+import { collections } from '../../shared/adapters/collections.ts';
 import { isTerminal } from '../../shared/engine/phase.ts';
 import type { Release } from '../../shared/engine/release.ts';
 import type { EngineTarget } from '../../shared/engine/target.ts';

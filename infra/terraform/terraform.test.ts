@@ -3,12 +3,12 @@
 // HashiCorp's own HCL parser (@cdktf/hcl2json, WebAssembly, offline; see ./model.ts), and what it declares is
 // checked against the code's registries: functions, topics and subscriptions (shared/topology.ts),
 // entry points (functions/index.ts), Kubernetes rules (shared/rbac.ts), Firestore
-// collections and queries (shared/adapters/store.ts and every query in shared/ and cli/).
+// collections and queries (shared/adapters/collections.ts and every query in shared/ and cli/).
 // No terraform binary and no network are needed.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { collections } from '../../shared/adapters/store.ts';
+import { collections } from '../../shared/adapters/collections.ts';
 import { switchyardRules } from '../../shared/rbac.ts';
 import { artifactRegistryTopic, functionNames, stepNames, topology } from '../../shared/topology.ts';
 import {

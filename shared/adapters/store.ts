@@ -24,15 +24,7 @@ import type { RefusalCode } from '../refusals.ts';
 import { count } from '../runtime/metrics.ts';
 import type { TargetError } from '../target/problems.ts';
 import type { ApplyOutcome } from '../target/store.ts';
-
-export const collections = {
-  targets: 'targets',
-  workloads: 'workloads',
-  releases: 'releases',
-  pushes: 'pushes',
-  requests: 'requests',
-  notifications: 'notifications',
-} as const;
+import { collections } from './collections.ts';
 
 /** How long push and request records are kept before Firestore's TTL deletes them. */
 export const recordRetentionMs = 30 * 24 * 60 * 60 * 1000;

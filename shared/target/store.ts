@@ -9,6 +9,7 @@ import {
   type QuerySnapshot,
   type Transaction,
 } from '@google-cloud/firestore';
+import { collections } from '../adapters/collections.ts';
 import { referencedTemplateNames } from '../analysis/named.ts';
 import type { AnalysisTemplate } from '../analysis/schema.ts';
 import { apiVersion, type ReleaseTarget } from './schema.ts';
@@ -23,9 +24,6 @@ import {
   type TargetDocument,
   type TemplateDocument,
 } from './stored.ts';
-
-export const targetsCollection = 'targets';
-export const analysisTemplatesCollection = 'analysisTemplates';
 
 /** What `apply` did to one target. */
 export type ApplyResult = 'created' | 'configured' | 'unchanged';
@@ -168,11 +166,11 @@ export class TargetStore {
   }
 
   #collection() {
-    return this.#db.collection(targetsCollection);
+    return this.#db.collection(collections.targets);
   }
 
   #templates() {
-    return this.#db.collection(analysisTemplatesCollection);
+    return this.#db.collection(collections.analysisTemplates);
   }
 
   /**

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/process.ts';
-import { collections } from '../../shared/adapters/store.ts';
+import { collections } from '../../shared/adapters/collections.ts';
 import type { Release } from '../../shared/engine/release.ts';
 import type { NotificationRecord } from '../../shared/runtime/notify.ts';
 import { validateReleaseTarget } from '../../shared/target/validate.ts';
