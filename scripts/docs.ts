@@ -78,8 +78,6 @@ export const fallbackDescriptions: Record<string, string> = {
   'spec.analysis.templates[].args[].name': 'Name of the argument.',
   'spec.analysis.templates[].metrics': 'What to measure; the run takes the worst phase of its metrics.',
   'spec.analysis.templates[].metrics[].name': 'Name of the metric, shown with its measurements.',
-  'spec.analysis.templates[].metrics[].provider':
-    'Where the measurements come from: exactly one of prometheus, cloudMonitoring, web, job.',
   'spec.strategy.blueGreen.prePromotionAnalysis.templates':
     'Templates to run, each by its name: inline in spec.analysis.templates, or an AnalysisTemplate applied apart.',
   'spec.strategy.blueGreen.prePromotionAnalysis.templates[].templateName': 'Name of the template.',

@@ -23,37 +23,40 @@ const cel = z.string().superRefine((expr, ctx) => {
   if (err) ctx.addIssue({ code: 'custom', message: `invalid CEL at column ${err.column}: ${err.message}` });
 });
 
-/** Exactly one provider, named by its key (prometheus, cloudMonitoring, web, job). */
-const providerSchema = z.record(z.string(), z.unknown()).transform((value, ctx) => {
-  const kinds = Object.keys(value);
-  const known = Object.keys(providerSchemas);
-  if (kinds.length !== 1 || !kinds[0]) {
-    ctx.addIssue({ code: 'custom', message: `must name exactly one provider: ${known.join(', ')}` });
-    return z.NEVER;
-  }
-  const kind = kinds[0];
-  const schema = providerSchemas[kind as keyof typeof providerSchemas];
-  if (!schema) {
-    ctx.addIssue({
-      code: 'custom',
-      path: [kind],
-      message: `unknown provider "${kind}": use one of ${known.join(', ')}`,
-    });
-    return z.NEVER;
-  }
-  const parsed = schema.safeParse(value[kind]);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
+/** Exactly one provider, named by its key (one of the registry's: providers/schemas.ts). */
+const providerSchema = z
+  .record(z.string(), z.unknown())
+  .transform((value, ctx) => {
+    const kinds = Object.keys(value);
+    const known = Object.keys(providerSchemas);
+    if (kinds.length !== 1 || !kinds[0]) {
+      ctx.addIssue({ code: 'custom', message: `must name exactly one provider: ${known.join(', ')}` });
+      return z.NEVER;
+    }
+    const kind = kinds[0];
+    const schema = providerSchemas[kind as keyof typeof providerSchemas];
+    if (!schema) {
       ctx.addIssue({
         code: 'custom',
-        path: [kind, ...issue.path.map((p: PropertyKey) => (typeof p === 'symbol' ? String(p) : p))],
-        message: issue.message,
+        path: [kind],
+        message: `unknown provider "${kind}": use one of ${known.join(', ')}`,
       });
+      return z.NEVER;
     }
-    return z.NEVER;
-  }
-  return { kind, config: parsed.data as unknown };
-});
+    const parsed = schema.safeParse(value[kind]);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [kind, ...issue.path.map((p: PropertyKey) => (typeof p === 'symbol' ? String(p) : p))],
+          message: issue.message,
+        });
+      }
+      return z.NEVER;
+    }
+    return { kind, config: parsed.data as unknown };
+  })
+  .describe(`Where the measurements come from: exactly one of ${Object.keys(providerSchemas).join(', ')}.`);
 
 export const metricSchema = z.strictObject({
   name,

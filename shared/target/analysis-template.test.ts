@@ -1,6 +1,7 @@
 // The AnalysisTemplate document (schema.ts): a named template beside the targets of a file, its
 // defaults, and its problems (CEL, providers, keys, kinds) with their paths and lines.
 import { describe, expect, it } from 'vitest';
+import { providerSchemas } from '../analysis/providers/schemas.ts';
 import { errorsOf, file, parsedOf, templateDoc, usesPre } from './fixtures.ts';
 
 describe('named analysis templates', () => {
@@ -100,7 +101,7 @@ describe('named analysis templates', () => {
       {
         document: 0,
         path: 'documents[0].spec.metrics[0].provider.datadog',
-        message: 'unknown provider "datadog": use one of prometheus, cloudMonitoring, web, job',
+        message: `unknown provider "datadog": use one of ${Object.keys(providerSchemas).join(', ')}`,
         line: 8,
       },
     ]);
