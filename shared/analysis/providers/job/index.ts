@@ -5,6 +5,7 @@
 // Job. Kubernetes faults become `kind: 'error'` results; measure and resume never throw.
 import { createHash } from 'node:crypto';
 import { ApiException, BatchV1Api, type V1Job, type V1JobSpec } from '@kubernetes/client-node';
+import { apiClient } from '../../../kubernetes/client.ts';
 import { annotations, labels, managerName } from '../../../kubernetes/types.ts';
 import type { MeasureContext, MetricProvider, ProviderResult } from '../../provider.ts';
 import { installationJobPolicy, type JobPolicy, jobPolicyViolations } from './policy.ts';
@@ -165,7 +166,7 @@ export function jobProvider(policy: () => JobPolicy = installationJobPolicy): Me
       // configuration may come from a target stored without validate, or before the policy.
       const refused = policyRefusal(config, policy);
       if (refused) return { kind: 'verdict', phase: 'Failed', message: refused };
-      const batch = ctx.kubeConfig.makeApiClient(BatchV1Api);
+      const batch = apiClient(ctx.kubeConfig, BatchV1Api);
       const desired = buildJob(config, ctx);
       const name = desired.metadata!.name!;
       let job: V1Job;
@@ -197,7 +198,7 @@ export function jobProvider(policy: () => JobPolicy = installationJobPolicy): Me
      */
     async resume(config, ctx, state) {
       const name = state.job ?? jobName(ctx);
-      const batch = ctx.kubeConfig.makeApiClient(BatchV1Api);
+      const batch = apiClient(ctx.kubeConfig, BatchV1Api);
       try {
         const job = await withTimeout(batch.readNamespacedJob({ name, namespace: ctx.namespace }));
         return outcomeWithDeadline(job, config, ctx);
@@ -219,7 +220,7 @@ export function jobProvider(policy: () => JobPolicy = installationJobPolicy): Me
      */
     async cleanup(_config, ctx, state) {
       const name = state.job ?? jobName(ctx);
-      const batch = ctx.kubeConfig.makeApiClient(BatchV1Api);
+      const batch = apiClient(ctx.kubeConfig, BatchV1Api);
       try {
         await withTimeout(
           batch.deleteNamespacedJob({ name, namespace: ctx.namespace, propagationPolicy: 'Background' }),
