@@ -326,7 +326,7 @@ export function targetsCommand(): Command {
       print(opts.output, data, () => {
         if (targets.length === 0) return 'No targets: store some with switchyard apply -f <file>';
         return table(
-          ['NAME', 'REPOSITORY', 'CLUSTER', 'NAMESPACE', 'WORKLOAD', 'STRATEGY', 'GENERATION'],
+          ['NAME', 'REPOSITORY', 'CLUSTER', 'NAMESPACE', 'WORKLOAD', 'STRATEGY', 'DEPENDS-ON', 'GENERATION'],
           targets.map(({ target, generation }) => [
             target.metadata.name,
             target.spec.image.repository,
@@ -334,6 +334,7 @@ export function targetsCommand(): Command {
             target.spec.namespace,
             target.spec.workload,
             strategyOf(target),
+            (target.spec.dependsOn ?? []).join(',') || '-',
             String(generation),
           ]),
         );

@@ -14,6 +14,7 @@ import { authorizeCreate, authorizeTemplate, type Decision, type Identity } from
 import type { Logger } from '../log.ts';
 import { applyMessage, describeIssues } from '../messages.ts';
 import type { RefusalCode } from '../refusals.ts';
+import { checkDependencies } from '../target/dependencies.ts';
 import { validateDocuments } from '../target/documents.ts';
 import type { TargetError } from '../target/problems.ts';
 import { checkTemplateReferences } from '../target/references.ts';
@@ -130,6 +131,14 @@ async function applyDocuments(
       unresolved,
     );
   }
+  const trains = await dependencyProblems(targets, valid);
+  if (trains.length > 0) {
+    return refuse(
+      'invalid',
+      `apply: ${plural(trains.length, 'problem')} with spec.dependsOn; nothing was applied: ${summary(trains)}`,
+      trains,
+    );
+  }
   const refusals = await refusalsOf(d, valid, documents, who);
   if (refusals.length > 0) {
     return refuse(
@@ -153,6 +162,14 @@ async function unresolvedReferences(targets: TargetStore, valid: ParsedFile): Pr
   const local = checkTemplateReferences(valid.targets, valid.templates, new Set());
   if (local.length === 0) return [];
   return checkTemplateReferences(valid.targets, valid.templates, new Set(await targets.templateNames()));
+}
+
+/** Unknown targets and cycles in spec.dependsOn, over the stored targets' graph (read only when a target names one). */
+async function dependencyProblems(targets: TargetStore, valid: ParsedFile): Promise<TargetError[]> {
+  if (!valid.targets.some((t) => (t.spec.dependsOn ?? []).length > 0)) return [];
+  const { targets: stored } = await targets.list();
+  const graph = new Map(stored.map((s) => [s.target.metadata.name, s.target.spec.dependsOn ?? []]));
+  return checkDependencies(valid.targets, graph);
 }
 
 /** The documents `who` may not apply, in file order: who may apply each is decided from the targets as stored now. */

@@ -29,7 +29,7 @@ function referencesOf(target: ReleaseTarget): { path: PropertyKey[]; templateNam
  * An error at `path` of the `i`th of `targets`: with the document index and line the target was
  * read with (parseReleaseTargets), otherwise with `i` as its document.
  */
-function errorAt(
+export function errorAt(
   target: ReleaseTarget,
   i: number,
   path: readonly PropertyKey[],

@@ -216,6 +216,14 @@ const specSchema = z
     analysis: analysisSchema.optional(),
     notifications: notificationsSchema.optional(),
     access: accessSchema.optional(),
+    dependsOn: z
+      .array(targetName)
+      .max(20, 'must name at most 20 targets')
+      .refine((names) => new Set(names).size === names.length, 'must not name a target twice')
+      .optional()
+      .describe(
+        'Release trains: targets this one depends on. A release of the same version switches only after theirs have switched; apply refuses an unknown target and a cycle.',
+      ),
   })
   .superRefine(
     (spec, ctx) => {

@@ -232,6 +232,7 @@ describe('switchyard apply and targets', () => {
       'NAMESPACE',
       'WORKLOAD',
       'STRATEGY',
+      'DEPENDS-ON',
       'GENERATION',
     ]);
     expect(rows.find((r) => r.startsWith(`${n('listed')} `))?.split(/\s+/)).toEqual([
@@ -241,6 +242,7 @@ describe('switchyard apply and targets', () => {
       'shop',
       'listed',
       'blueGreen',
+      '-',
       '1',
     ]);
   });
@@ -275,6 +277,77 @@ describe('switchyard apply and targets', () => {
     ]);
     expect(run.stderr).toContain('stored target "broken" is invalid');
     await db.collection('targets').doc('broken').delete();
+  });
+});
+
+describe('release trains: spec.dependsOn', () => {
+  const dependsOn =
+    (...names: string[]) =>
+    (d: Loose) =>
+      (d.spec.dependsOn = names.map(n));
+
+  it('stores a target that depends on a stored one, and the listing shows what it depends on', async () => {
+    const backend = await switchyard('apply', '-f', yamlFile('backend.yaml', target('backend')));
+    expect(backend.code, backend.stderr).toBe(0);
+    const bff = await switchyard('apply', '-f', yamlFile('bff.yaml', target('bff', dependsOn('backend'))));
+    expect(bff.code, bff.stderr).toBe(0);
+    const rows = (await listTargets()).stdout.trim().split('\n');
+    expect(
+      rows
+        .find((r) => r.startsWith(`${n('bff')} `))
+        ?.split(/\s+/)
+        .at(-2),
+    ).toBe(n('backend'));
+    const json = JSON.parse((await listTargets('-o', 'json')).stdout);
+    const stored = json.targets.find((t: Loose) => t.target.metadata.name === n('bff'));
+    expect(stored.target.spec.dependsOn).toEqual([n('backend')]);
+  });
+
+  it('refuses a dependency on no target, naming it, and stores nothing (exit code 2)', async () => {
+    const before = await storedNames();
+    const run = await switchyard(
+      'apply',
+      '-f',
+      yamlFile('orphan.yaml', target('orphan', dependsOn('nowhere'))),
+    );
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(`spec.dependsOn[0]: no target "${n('nowhere')}" to depend on`);
+    expect(run.stderr).toContain('nothing was applied');
+    expect(await storedNames()).toEqual(before);
+  });
+
+  it('refuses a cycle across the stored targets and the file, naming the cycle', async () => {
+    const base = await switchyard('apply', '-f', yamlFile('ring-a.yaml', target('ring-a')));
+    expect(base.code, base.stderr).toBe(0);
+    const b = await switchyard('apply', '-f', yamlFile('ring-b.yaml', target('ring-b', dependsOn('ring-a'))));
+    expect(b.code, b.stderr).toBe(0);
+    const closing = yamlFile('ring-a2.yaml', target('ring-a', dependsOn('ring-b')));
+    const run = await switchyard('apply', '-f', closing);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(
+      `dependsOn makes a cycle: ${n('ring-a')} -> ${n('ring-b')} -> ${n('ring-a')}`,
+    );
+    const json = JSON.parse((await listTargets('-o', 'json')).stdout);
+    const a = json.targets.find((t: Loose) => t.target.metadata.name === n('ring-a'));
+    expect(a.target.spec.dependsOn).toBeUndefined();
+  });
+
+  it('refuses a cycle within one file, and a target that depends on itself', async () => {
+    const before = await storedNames();
+    const pair = yamlFile(
+      'pair.yaml',
+      target('pair-x', dependsOn('pair-y')),
+      target('pair-y', dependsOn('pair-x')),
+    );
+    const run = await switchyard('apply', '-f', pair);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(
+      `dependsOn makes a cycle: ${n('pair-x')} -> ${n('pair-y')} -> ${n('pair-x')}`,
+    );
+    const self = await switchyard('apply', '-f', yamlFile('self.yaml', target('self', dependsOn('self'))));
+    expect(self.code, self.stderr).toBe(2);
+    expect(self.stderr).toContain(`dependsOn makes a cycle: ${n('self')} -> ${n('self')}`);
+    expect(await storedNames()).toEqual(before);
   });
 });
 
