@@ -222,7 +222,7 @@ const specSchema = z
       .refine((names) => new Set(names).size === names.length, 'must not name a target twice')
       .optional()
       .describe(
-        'Release trains: targets this one depends on. A release of the same version switches only after theirs have switched; apply refuses an unknown target and a cycle.',
+        'Release trains (being built): the targets this one depends on. apply refuses an unknown target and a cycle; releases do not wait for their dependencies yet.',
       ),
   })
   .superRefine(
