@@ -2,7 +2,7 @@
 // The launchers are started directly (not through `gcloud emulators`, which leaves the Java child
 // behind when it is killed), each in its own process group.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, httpReady, isAlive, startProcess, stopProcessGroup, waitFor } from '../process.ts';
@@ -50,6 +50,12 @@ const specs: Record<EmulatorSpec['name'], EmulatorSpec> = {
   },
 };
 
+/** The last lines of a log file, for an error that points at it. */
+function tail(logFile: string, lines = 5): string {
+  const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+  return text.trim().split('\n').slice(-lines).join(' | ') || '(no log)';
+}
+
 function emulatorPart(spec: EmulatorSpec): Part<ServerState> {
   return {
     name: spec.name,
@@ -60,24 +66,39 @@ function emulatorPart(spec: EmulatorSpec): Part<ServerState> {
           `${spec.name} emulator not found at ${launcher}: install the Debian package ${spec.package}`,
         );
       }
-      const port = await freePort(ctx.preferredPorts[spec.name]);
-      const args =
-        spec.name === 'firestore'
-          ? ['start', '--host=127.0.0.1', `--port=${port}`]
-          : ['--host=127.0.0.1', `--port=${port}`];
       const logFile = join(ctx.stateDir, 'logs', `${spec.name}.log`);
-      const pid = startProcess({ command: launcher, args, logFile });
-      const state: ServerState = { pid, host: `127.0.0.1:${port}`, logFile };
-      try {
-        await waitFor(() => httpReady(`http://${state.host}/`, (s) => s === 200), {
-          timeoutMs: 60_000,
-          what: `the ${spec.name} emulator on ${state.host} (log: ${logFile})`,
-        });
-      } catch (err) {
-        await stopProcessGroup(pid);
-        throw err;
+      // An emulator that exits while it starts (its port taken between freePort and its bind, say)
+      // is started once more on another port, instead of being waited for until the deadline.
+      let lastExit = '';
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const port = await freePort(attempt === 1 ? ctx.preferredPorts[spec.name] : undefined);
+        const args =
+          spec.name === 'firestore'
+            ? ['start', '--host=127.0.0.1', `--port=${port}`]
+            : ['--host=127.0.0.1', `--port=${port}`];
+        const pid = startProcess({ command: launcher, args, logFile });
+        const state: ServerState = { pid, host: `127.0.0.1:${port}`, logFile };
+        try {
+          const outcome = await waitFor(
+            async () =>
+              !isAlive(pid)
+                ? 'exited'
+                : (await httpReady(`http://${state.host}/`, (s) => s === 200)) && 'ready',
+            {
+              // A JVM on a busy two-core machine (a test run starting stacks in parallel) is slow to come up.
+              timeoutMs: 120_000,
+              what: `the ${spec.name} emulator on ${state.host} (log: ${logFile})`,
+            },
+          );
+          if (outcome === 'ready') return state;
+          lastExit = `the ${spec.name} emulator exited while starting on ${state.host}: ${tail(logFile)}`;
+          ctx.log(`${spec.name}: ${lastExit}${attempt < 2 ? '; starting it again on another port' : ''}`);
+        } catch (err) {
+          await stopProcessGroup(pid);
+          throw err;
+        }
       }
-      return state;
+      throw new Error(lastExit);
     },
     async stop(state) {
       await stopProcessGroup(state.pid);
