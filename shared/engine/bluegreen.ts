@@ -22,12 +22,14 @@ import {
 import type { Phase } from './phase.ts';
 import type { RevisionRef } from './release.ts';
 import { type BlueGreenStrategy, servicesOf, strategyOf } from './target.ts';
+import { awaitingDependencies } from './trains.ts';
 
 type PhaseStep = (ctx: RunningContext) => Decision;
 
 const phases: Partial<Record<Phase, PhaseStep>> = {
   DeployingGreen: deployingGreen,
   PrePromotionAnalysis: prePromotion,
+  AwaitingDependencies: awaitingTrain,
   AwaitingPromotion: awaitingPromotion,
   Switching: switching,
   PostPromotionAnalysis: postPromotion,
@@ -59,11 +61,24 @@ function deployingGreen(ctx: RunningContext): Decision {
       `waiting for ${green.deployment}: ${status?.ready ?? 0}/${wanted} ready${problemOf(status, (p) => ` (${p})`)}`,
     );
   }
-  return go(ctx, { phase: 'PrePromotionAnalysis', reason: null, wakeIn: 0 });
+  return awaitingDependencies(ctx) ?? go(ctx, { phase: 'PrePromotionAnalysis', reason: null, wakeIn: 0 });
 }
 
+/**
+ * The candidate ready, the release train's dependencies switched (trains.ts), then the checks: a
+ * pre-promotion analysis of a train's member runs against its dependencies' new versions.
+ */
 function prePromotion(ctx: RunningContext): Decision {
-  return previewReady(ctx) ?? preAnalysis(ctx);
+  return previewReady(ctx) ?? awaitingDependencies(ctx) ?? preAnalysis(ctx);
+}
+
+/** AwaitingDependencies: the candidate kept ready while the train's dependencies switch, then its checks. */
+function awaitingTrain(ctx: RunningContext): Decision {
+  return (
+    previewReady(ctx) ??
+    awaitingDependencies(ctx) ??
+    go(ctx, { phase: 'PrePromotionAnalysis', reason: null, wakeIn: 0, cause: 'train' })
+  );
 }
 
 /** Green must still be ready (as the preview Service lists it, if there is one) before promotion. */

@@ -195,6 +195,7 @@ const phases: Record<Phase, PhaseStep> = {
   Adopting: decideAdoption,
   DeployingGreen: byStrategy,
   Progressing: byStrategy,
+  AwaitingDependencies: byStrategy,
   AwaitingPromotion: byStrategy,
   Switching: byStrategy,
   RollingBack: byStrategy,

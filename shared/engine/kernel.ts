@@ -44,6 +44,14 @@ export interface Observation {
   measurements?: Partial<Record<RunKind, Record<string, ProviderResult>>>;
   /** Canary: the traffic router's read-back of what is in force. */
   route?: RouteState;
+  /** Release trains: each dependency's newest release of the release's version (null: none yet). */
+  dependencies?: DependencyRelease[];
+}
+
+/** What a dependent sees of a dependency's release of the same version. */
+export interface DependencyRelease {
+  target: string;
+  release: { id: string; phase: Phase; switchedAt: number | null; reason: string | null } | null;
 }
 
 export interface StepInput {
@@ -144,6 +152,7 @@ function stepFor(phase: Phase): StepName {
     case 'DeployingGreen':
       return 'deploy-green';
     case 'PrePromotionAnalysis':
+    case 'AwaitingDependencies':
     case 'AwaitingPromotion':
     case 'PostPromotionAnalysis':
     case 'Progressing':

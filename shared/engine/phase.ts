@@ -13,6 +13,11 @@ export const phases = [
   'DeployingGreen',
   /** Checks against the candidate before any traffic moves (readiness, and analysis when configured). */
   'PrePromotionAnalysis',
+  /**
+   * Release trains: ready and checked, waiting before its switch (or first weight step) until each
+   * target it depends on has switched its release of the same version.
+   */
+  'AwaitingDependencies',
   /** Paused until `promote` (or autoPromotionSeconds). */
   'AwaitingPromotion',
   /** The candidate is scaled to full size and the active Service moves to it. */
@@ -62,6 +67,7 @@ export function isBeforeSwitch(phase: Phase): boolean {
     'Adopting',
     'DeployingGreen',
     'PrePromotionAnalysis',
+    'AwaitingDependencies',
     'AwaitingPromotion',
     'Progressing',
   ];

@@ -38,6 +38,10 @@ export interface EngineTarget {
     notifications?: Notifier[];
     /** Who may run which control command (read by the control function only). */
     access?: Access;
+    /** Release trains: targets whose release of the same version must switch first. */
+    dependsOn?: string[];
+    /** How long to wait for a dependency's release of the version to appear (default: trains.ts). */
+    dependsOnWaitSeconds?: number;
   };
 }
 

@@ -16,6 +16,7 @@ const icon = (to: Phase): string => {
   if (to === 'Succeeded') return ':white_check_mark:';
   if (failurePhases.has(to)) return ':x:';
   if (to === 'AwaitingPromotion') return ':double_vertical_bar:';
+  if (to === 'AwaitingDependencies') return ':hourglass_flowing_sand:';
   if (to === 'Superseded') return ':fast_forward:';
   return ':arrows_counterclockwise:';
 };

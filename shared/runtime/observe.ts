@@ -3,7 +3,8 @@
 // router's state) and the analysis measurements due. Reads only; nothing here writes.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { withNamedTemplates } from '../analysis/named.ts';
-import type { Observation } from '../engine/kernel.ts';
+import type { DependencyRelease, Observation } from '../engine/kernel.ts';
+import type { Phase } from '../engine/phase.ts';
 import type { Release, Workload } from '../engine/release.ts';
 import { type EngineTarget, strategyOf } from '../engine/target.ts';
 import type { Cluster } from '../kubernetes/types.ts';
@@ -38,7 +39,38 @@ export async function see(d: Deps, stored: EngineTarget, release: Release): Prom
   if (route) observation.route = route;
   const measurements = await takeMeasurements(target, release, kubeConfig, d.now);
   if (measurements) observation.measurements = measurements;
+  const dependencies = await dependencyReleases(d, target, release);
+  if (dependencies) observation.dependencies = dependencies;
   return { target, workload, cluster, kubeConfig, routing, observation };
+}
+
+/** Phases in which a member of a release train looks at its dependencies (before it takes traffic). */
+const trainPhases: ReadonlySet<Phase> = new Set([
+  'DeployingGreen',
+  'AwaitingDependencies',
+  'PrePromotionAnalysis',
+]);
+
+/**
+ * Release trains: each dependency's newest release of the release's version (its tag), read only
+ * for a release of a target with dependencies that has not taken traffic yet.
+ */
+async function dependencyReleases(
+  d: Deps,
+  target: EngineTarget,
+  release: Release,
+): Promise<DependencyRelease[] | null> {
+  const names = target.spec.dependsOn ?? [];
+  if (names.length === 0 || !release.tag || !trainPhases.has(release.phase)) return null;
+  return Promise.all(
+    names.map(async (name) => {
+      const same = (await d.store.releasesOf(name, 20)).find((r) => r.tag === release.tag);
+      const seen = same
+        ? { id: same.id, phase: same.phase, switchedAt: same.switchedAt, reason: same.reason }
+        : null;
+      return { target: name, release: seen };
+    }),
+  );
 }
 
 /** Reads what the decision needs: the workload's objects and the Services' endpoints. */

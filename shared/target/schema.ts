@@ -222,7 +222,15 @@ const specSchema = z
       .refine((names) => new Set(names).size === names.length, 'must not name a target twice')
       .optional()
       .describe(
-        'Release trains (being built): the targets this one depends on. apply refuses an unknown target and a cycle; releases do not wait for their dependencies yet.',
+        "Release trains: the targets this one depends on. A release waits (AwaitingDependencies, its candidate up) until each one's release of the same tag has switched and passed post-promotion analysis, then runs its own checks and switches; one that ends without switching aborts it. apply refuses an unknown target and a cycle.",
+      ),
+    dependsOnWaitSeconds: z
+      .int('must be a whole number of seconds')
+      .min(0, 'must be >= 0')
+      .max(86_400, 'must be at most 86400 (a day)')
+      .optional()
+      .describe(
+        'How long a release waits for a dependency to get a release of the same tag; after that the dependency counts as unchanged in this version. Default 300: about what one pipeline needs to push the next service of a version.',
       ),
   })
   .superRefine(

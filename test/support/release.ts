@@ -139,6 +139,8 @@ export interface FixtureOptions {
   access?: unknown[];
   /** spec.image.tagFilter of the target. */
   tagFilter?: string;
+  /** spec.dependsOn of the target (release trains): the names of other fixtures' targets. */
+  dependsOn?: string[];
   /** spec.image.repository (default: `us-docker.pkg.dev/acme/<name>/api`, which the stack's registry serves). */
   repository?: string;
 }
@@ -212,6 +214,7 @@ export async function releaseFixture(
       ...(opts.analysis ? { analysis: opts.analysis } : {}),
       ...(opts.notifications ? { notifications: opts.notifications } : {}),
       ...(opts.access ? { access: opts.access } : {}),
+      ...(opts.dependsOn ? { dependsOn: opts.dependsOn } : {}),
     } as ReleaseTargetInput['spec'],
   };
   const db = testFirestore(on.projectId, on);
