@@ -230,15 +230,29 @@ describe.each([gateway, nginx, replicaRatio])('canary through $name', (router) =
 
   const atStep = (i: number) => (r: Release) => r.phase === 'Progressing' && r.canary?.step === i;
 
+  /**
+   * The weight the router's objects show, given a moment to settle: EndpointSlices list a pod of a
+   * scale-down as ready for a moment after the release records the weight in force (replica ratio).
+   */
+  async function settledWeight(fx: Fixture, release: Release, expected: number): Promise<number> {
+    let weight = await router.weight(fx, release);
+    const deadline = Date.now() + 1500;
+    while (weight !== expected && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      weight = await router.weight(fx, release);
+    }
+    return weight;
+  }
+
   it('10%, pause 2 s, analysis, 50%, pause, promote: the weight in force at every stop, nothing left behind', async () => {
     const fx = await start(`cr-${router.name.slice(0, 4)}`, 1);
     await fx.push(2);
     const id = `${fx.name}-1`;
     const ten = await fx.waitRelease(id, atStep(1));
-    expect(await router.weight(fx, ten)).toBe(router.expected(10));
+    expect(await settledWeight(fx, ten, router.expected(10))).toBe(router.expected(10));
     expect(ten.canary?.inForce?.weight).toBe(router.expected(10));
     const paused = await fx.waitRelease(id, (r) => r.phase === 'AwaitingPromotion');
-    expect(await router.weight(fx, paused)).toBe(router.expected(50));
+    expect(await settledWeight(fx, paused, router.expected(50))).toBe(router.expected(50));
     expect(paused.canary?.stepRuns[0]?.phase).toBe('Successful');
     const tenAt = paused.history.find((h) => h.reason?.startsWith('weight 10 in force'))!.at;
     const analysisAt = paused.history.find((h) => h.reason === 'analysis at step 3 running')!.at;
