@@ -170,6 +170,14 @@ export class Store {
     return q.docs.map((d) => toEngineTarget(d.id, d.data()));
   }
 
+  /** Release trains: the targets whose spec.dependsOn names `name`. */
+  async dependentsOf(name: string): Promise<EngineTarget[]> {
+    const q = await this.query(
+      this.db.collection(collections.targets).where('spec.dependsOn', 'array-contains', name),
+    );
+    return q.docs.map((d) => toEngineTarget(d.id, d.data()));
+  }
+
   async release(id: string, tx?: Tx): Promise<Release | null> {
     const snap = await this.read(this.releaseRef(id), tx);
     return snap.exists ? (snap.data() as Release) : null;

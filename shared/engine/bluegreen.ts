@@ -22,7 +22,7 @@ import {
 import type { Phase } from './phase.ts';
 import type { RevisionRef } from './release.ts';
 import { type BlueGreenStrategy, servicesOf, strategyOf } from './target.ts';
-import { awaitingDependencies } from './trains.ts';
+import { awaitingDependencies, trainAfterSwitch } from './trains.ts';
 
 type PhaseStep = (ctx: RunningContext) => Decision;
 
@@ -232,6 +232,8 @@ function postPromotion(ctx: RunningContext): Decision {
 
 /** After scaleDownDelaySeconds: the other Services off blue, blue drained, then scaled to zero. */
 function scalingDown(ctx: RunningContext): Decision {
+  const train = trainAfterSwitch(ctx);
+  if (train) return train;
   const { release, now } = ctx;
   const due =
     (release.switchedAt ?? release.phaseSince) + strategyOf(ctx.target).scaleDownDelaySeconds * 1000;

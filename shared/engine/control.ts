@@ -8,6 +8,7 @@ import { advance, type Change, endFor } from './kernel.ts';
 import { isBeforeSwitch, isTerminal } from './phase.ts';
 import { createRelease, isRunning, type Release, type RunningRelease, type Workload } from './release.ts';
 import { type EngineTarget, strategyOf } from './target.ts';
+import { versionOf } from './trains.ts';
 
 export type ControlOutcome =
   | { kind: 'refused'; code: RefusalCode; reason: string; release: Release | null }
@@ -269,7 +270,7 @@ function start(
         ...(msg.reason ? { reason: msg.reason } : {}),
       },
       image: what.image,
-      ...(what.tag ? { tag: what.tag } : {}),
+      ...(what.tag ? { tag: what.tag, version: versionOf(target, what.tag) } : {}),
       ...(what.restartedAt ? { restartedAt: what.restartedAt } : {}),
       ...(what.undoTo ? { undoTo: what.undoTo } : {}),
       reason: `${kind} requested by ${msg.requestedBy}${msg.reason ? `: ${msg.reason}` : ''}`,

@@ -7,6 +7,7 @@ import { advance } from './kernel.ts';
 import { isBeforeSwitch, isTerminal } from './phase.ts';
 import { createRelease, type Release, type Workload } from './release.ts';
 import { type EngineTarget, strategyOf } from './target.ts';
+import { versionOf } from './trains.ts';
 
 export interface ParsedPush {
   repository: string;
@@ -92,7 +93,7 @@ export function decidePush(
       targetGeneration: target.generation,
       trigger: { kind: 'push', messageId, ...(push.tag ? { tag: push.tag } : {}) },
       image: push.image,
-      ...(push.tag ? { tag: push.tag } : {}),
+      ...(push.tag ? { tag: push.tag, version: versionOf(target, push.tag) } : {}),
     },
     now,
   );

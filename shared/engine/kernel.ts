@@ -46,12 +46,32 @@ export interface Observation {
   route?: RouteState;
   /** Release trains: each dependency's newest release of the release's version (null: none yet). */
   dependencies?: DependencyRelease[];
+  /** Release trains, once switched: each direct dependent's newest release of the version. */
+  dependents?: DependentRelease[];
 }
 
 /** What a dependent sees of a dependency's release of the same version. */
 export interface DependencyRelease {
   target: string;
   release: { id: string; phase: Phase; switchedAt: number | null; reason: string | null } | null;
+}
+
+/** What a switched dependency sees of a dependent's release of the same version. */
+export interface DependentRelease {
+  target: string;
+  /** The dependent has rollbackTrain: a rollback of its release sends this one back. */
+  rollbackTrain: boolean;
+  /** It or a target downstream of it has rollbackTrain: this one keeps its old revision warm for it. */
+  holds: boolean;
+  /** Its dependsOnWaitSeconds: how long after this release switched a release of it may still come. */
+  waitSeconds: number;
+  release: {
+    id: string;
+    phase: Phase;
+    reason: string | null;
+    /** It went back because the train did (a dependent of its own rolled back). */
+    trainRollback: boolean;
+  } | null;
 }
 
 export interface StepInput {

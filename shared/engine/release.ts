@@ -72,6 +72,10 @@ interface ReleaseFields {
   /** The image to release, by digest: `repository@sha256:…`. */
   image: string;
   tag?: string;
+  /** The version the tag stands for in a release train (spec.image.versionGroup); else the tag. */
+  version?: string;
+  /** Release trains: the dependent's release whose rollback sent this one back. */
+  trainRollback?: string;
   /** Set for a `restart`: makes a new revision of the same image. */
   restartedAt?: string;
   /** Generation of the target whose spec the release follows. */
@@ -213,6 +217,7 @@ export interface NewRelease {
   trigger: ReleaseTrigger;
   image: string;
   tag?: string;
+  version?: string;
   restartedAt?: string;
   undoTo?: RevisionRef;
   reason?: string;
@@ -228,6 +233,7 @@ export function createRelease(workload: Workload, r: NewRelease, now: number): R
     trigger: r.trigger,
     image: r.image,
     ...(r.tag ? { tag: r.tag } : {}),
+    ...(r.version ? { version: r.version } : {}),
     ...(r.restartedAt ? { restartedAt: r.restartedAt } : {}),
     targetGeneration: r.targetGeneration,
     phase: 'Pending',

@@ -23,7 +23,12 @@ export interface EngineTarget {
   /** Bumped by `switchyard apply` whenever the spec changes. */
   generation: number;
   spec: {
-    image: { repository: string; tagFilter?: string; untagged: 'ignore' | 'release' };
+    image: {
+      repository: string;
+      tagFilter?: string;
+      untagged: 'ignore' | 'release';
+      versionGroup?: number | string;
+    };
     cluster: { gke: string } | { context: string };
     namespace: string;
     workload: string;
@@ -42,6 +47,8 @@ export interface EngineTarget {
     dependsOn?: string[];
     /** How long to wait for a dependency's release of the version to appear (default: trains.ts). */
     dependsOnWaitSeconds?: number;
+    /** Release trains: a rollback of this target's release sends its switched dependencies back. */
+    rollbackTrain?: boolean;
   };
 }
 

@@ -3,7 +3,7 @@
 // switching aborts it before it takes traffic. Stepped on the hand-stepped cluster with the
 // dependencies' releases as the runtime reads them.
 import { describe, expect, it } from 'vitest';
-import type { DependencyRelease, Observation } from './kernel.ts';
+import type { DependencyRelease, DependentRelease, Observation } from './kernel.ts';
 import { blueGreenTarget, canaryTarget, digest, pushImage } from './model/fixtures.ts';
 import { Cluster, drive, step } from './model/hand-cluster.ts';
 import { emptyWorkload, type Release, type Workload } from './release.ts';
@@ -13,8 +13,9 @@ import { defaultDependsOnWaitSeconds } from './trains.ts';
 /** The cluster, and what the runtime read of the dependencies' releases of the version. */
 class TrainCluster extends Cluster {
   dependencies: DependencyRelease[] = [];
+  dependents: DependentRelease[] = [];
   override observe(): Observation {
-    return { ...super.observe(), dependencies: this.dependencies };
+    return { ...super.observe(), dependencies: this.dependencies, dependents: this.dependents };
   }
 }
 
@@ -122,5 +123,103 @@ describe('release trains: awaitingDependencies', () => {
     const paused = drive(t, c, waiting.release, waiting.workload, waiting.now);
     expect(paused.release.phase).toBe('AwaitingPromotion');
     expect(paused.release.canary?.weight).toBe(20);
+  });
+});
+
+/** What a switched backend sees of the frontend that depends on it. */
+const frontend = (
+  phase: Release['phase'] | null,
+  flags: Partial<Pick<DependentRelease, 'rollbackTrain' | 'holds'>> = {},
+  reason: string | null = null,
+): DependentRelease => ({
+  target: 'frontend',
+  rollbackTrain: flags.rollbackTrain ?? true,
+  holds: flags.holds ?? flags.rollbackTrain ?? true,
+  waitSeconds: 60,
+  release: phase ? { id: 'frontend-4', phase, reason, trainRollback: false } : null,
+});
+
+describe('release trains: a switched dependency (trainAfterSwitch)', () => {
+  /** The backend's release of v2, stepped until it is in ScalingDown past its scale-down delay. */
+  function switchedBackend(c: TrainCluster, t: EngineTarget) {
+    const at = pushed(t, c);
+    const scaling = until(t, c, at, (r) => r.phase !== 'ScalingDown');
+    expect(scaling.release.phase).toBe('ScalingDown');
+    return until(t, c, scaling, () => true, 3);
+  }
+  const backendTarget = () => blueGreenTarget();
+
+  it('keeps its old revision warm past the scale-down delay while a dependent that can send it back is in flight', () => {
+    const t = backendTarget();
+    const c = new TrainCluster(t);
+    c.dependents = [frontend('PrePromotionAnalysis')];
+    const held = switchedBackend(c, t);
+    expect(held.release.phase).toBe('ScalingDown');
+    expect(held.now - held.release.switchedAt!).toBeGreaterThan(30_000);
+    expect(held.release.reason).toBe(
+      `keeping ${held.release.stable!.deployment} warm for release train v2: frontend-4 (PrePromotionAnalysis) may still roll back`,
+    );
+    expect(c.revisions[held.release.stable!.revision]?.ready).toBe(3);
+
+    c.dependents = [frontend('Succeeded')];
+    const done = drive(t, c, held.release, held.workload, held.now);
+    expect(done.release.phase).toBe('Succeeded');
+    expect(c.revisions[held.release.stable!.revision]?.desired ?? 0).toBe(0);
+  });
+
+  it('goes back to its old revision, by a traffic switch, once a dependent with rollbackTrain rolled back', () => {
+    const t = backendTarget();
+    const c = new TrainCluster(t);
+    c.dependents = [frontend('PostPromotionAnalysis')];
+    const held = switchedBackend(c, t);
+    const old = held.release.stable!;
+    c.dependents = [frontend('RolledBack', {}, 'post-promotion analysis failed: error-rate')];
+    const done = drive(t, c, held.release, held.workload, held.now);
+    expect(done.release.phase).toBe('RolledBack');
+    expect(done.release.trainRollback).toBe('frontend-4');
+    expect(done.release.reason).toBe(
+      'release train v2 rolled back: frontend-4 RolledBack: post-promotion analysis failed: error-rate',
+    );
+    expect(c.selectors.api?.['switchyard.dev/revision']).toBe(old.revision);
+    expect(done.workload.stable?.revision).toBe(old.revision);
+  });
+
+  it('a dependent sent back by the train sends it back too, though it has no rollbackTrain of its own', () => {
+    const t = backendTarget();
+    const c = new TrainCluster(t);
+    c.dependents = [frontend('ScalingDown', { rollbackTrain: false, holds: true })];
+    const held = switchedBackend(c, t);
+    expect(held.release.phase).toBe('ScalingDown');
+    const sentBack = frontend(
+      'RolledBack',
+      { rollbackTrain: false, holds: true },
+      'release train v2 rolled back',
+    );
+    c.dependents = [{ ...sentBack, release: { ...sentBack.release!, trainRollback: true } }];
+    const done = drive(t, c, held.release, held.workload, held.now);
+    expect(done.release.phase).toBe('RolledBack');
+  });
+
+  it('without rollbackTrain downstream, a dependent neither holds it nor sends it back', () => {
+    const t = backendTarget();
+    const c = new TrainCluster(t);
+    c.dependents = [frontend('PrePromotionAnalysis', { rollbackTrain: false })];
+    const at = pushed(t, c);
+    const done = drive(t, c, at.release, at.workload, at.now);
+    expect(done.release.phase).toBe('Succeeded');
+    expect(done.release.switchedAt! + 30_000).toBeLessThanOrEqual(done.release.updatedAt);
+  });
+
+  it('a dependent with no release yet is waited for its dependsOnWaitSeconds after the switch', () => {
+    const t = backendTarget();
+    const c = new TrainCluster(t);
+    c.dependents = [frontend(null)];
+    const at = pushed(t, c);
+    const scaling = until(t, c, at, (r) => r.phase !== 'ScalingDown');
+    const held = until(t, c, scaling, () => true, 3);
+    expect(held.release.reason).toContain('a release of frontend may still roll back');
+    const done = drive(t, c, held.release, held.workload, held.now);
+    expect(done.release.phase).toBe('Succeeded');
+    expect(done.release.updatedAt - done.release.switchedAt!).toBeGreaterThanOrEqual(60_000);
   });
 });

@@ -3,10 +3,11 @@
 // router's state) and the analysis measurements due. Reads only; nothing here writes.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { withNamedTemplates } from '../analysis/named.ts';
-import type { DependencyRelease, Observation } from '../engine/kernel.ts';
+import type { DependencyRelease, DependentRelease, Observation } from '../engine/kernel.ts';
 import type { Phase } from '../engine/phase.ts';
 import type { Release, Workload } from '../engine/release.ts';
 import { type EngineTarget, strategyOf } from '../engine/target.ts';
+import { defaultDependsOnWaitSeconds, trainVersion } from '../engine/trains.ts';
 import type { Cluster } from '../kubernetes/types.ts';
 import { TargetStore } from '../target/store.ts';
 import type { Deps } from './deps.ts';
@@ -41,6 +42,8 @@ export async function see(d: Deps, stored: EngineTarget, release: Release): Prom
   if (measurements) observation.measurements = measurements;
   const dependencies = await dependencyReleases(d, target, release);
   if (dependencies) observation.dependencies = dependencies;
+  const dependents = await dependentReleases(d, target, release);
+  if (dependents) observation.dependents = dependents;
   return { target, workload, cluster, kubeConfig, routing, observation };
 }
 
@@ -52,8 +55,8 @@ const trainPhases: ReadonlySet<Phase> = new Set([
 ]);
 
 /**
- * Release trains: each dependency's newest release of the release's version (its tag), read only
- * for a release of a target with dependencies that has not taken traffic yet.
+ * Release trains: each dependency's newest release of the release's version, read only for a
+ * release of a target with dependencies that has not taken traffic yet.
  */
 async function dependencyReleases(
   d: Deps,
@@ -61,16 +64,76 @@ async function dependencyReleases(
   release: Release,
 ): Promise<DependencyRelease[] | null> {
   const names = target.spec.dependsOn ?? [];
-  if (names.length === 0 || !release.tag || !trainPhases.has(release.phase)) return null;
+  const version = trainVersion(release);
+  if (names.length === 0 || !version || !trainPhases.has(release.phase)) return null;
   return Promise.all(
     names.map(async (name) => {
-      const same = (await d.store.releasesOf(name, 20)).find((r) => r.tag === release.tag);
+      const same = await releaseOfVersion(d, name, version);
       const seen = same
         ? { id: same.id, phase: same.phase, switchedAt: same.switchedAt, reason: same.reason }
         : null;
       return { target: name, release: seen };
     }),
   );
+}
+
+/**
+ * Release trains, once switched (ScalingDown): each direct dependent's newest release of the
+ * version, and whether it or a target downstream of it has rollbackTrain. One indexed query per
+ * target downstream; none past the first for a target nothing depends on.
+ */
+async function dependentReleases(
+  d: Deps,
+  target: EngineTarget,
+  release: Release,
+): Promise<DependentRelease[] | null> {
+  const version = trainVersion(release);
+  if (release.phase !== 'ScalingDown' || !version) return null;
+  const direct = await d.store.dependentsOf(target.name);
+  if (direct.length === 0) return null;
+  const holds = downstreamRollback(d, new Set([target.name]));
+  return Promise.all(
+    direct.map(async (dependent) => {
+      const same = await releaseOfVersion(d, dependent.name, version);
+      return {
+        target: dependent.name,
+        rollbackTrain: dependent.spec.rollbackTrain === true,
+        holds: await holds(dependent),
+        waitSeconds: dependent.spec.dependsOnWaitSeconds ?? defaultDependsOnWaitSeconds,
+        release: same
+          ? {
+              id: same.id,
+              phase: same.phase,
+              reason: same.reason,
+              trainRollback: same.trainRollback !== undefined,
+            }
+          : null,
+      };
+    }),
+  );
+}
+
+/** Whether a target or one downstream of it has rollbackTrain; `seen` bounds the walk (no cycles are stored). */
+function downstreamRollback(d: Deps, seen: Set<string>) {
+  const memo = new Map<string, Promise<boolean>>();
+  const walk = (t: EngineTarget): Promise<boolean> => {
+    if (t.spec.rollbackTrain) return Promise.resolve(true);
+    const known = memo.get(t.name);
+    if (known) return known;
+    const result = (async () => {
+      if (seen.has(t.name)) return false;
+      seen.add(t.name);
+      for (const next of await d.store.dependentsOf(t.name)) if (await walk(next)) return true;
+      return false;
+    })();
+    memo.set(t.name, result);
+    return result;
+  };
+  return walk;
+}
+
+async function releaseOfVersion(d: Deps, target: string, version: string): Promise<Release | undefined> {
+  return (await d.store.releasesOf(target, 20)).find((r) => trainVersion(r) === version);
 }
 
 /** Reads what the decision needs: the workload's objects and the Services' endpoints. */

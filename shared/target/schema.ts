@@ -12,7 +12,7 @@ import { accessSchema } from '../identity/access.ts';
 import { notificationsSchema } from '../notify/schema.ts';
 import { canarySchema } from './canary.ts';
 import { dns1123Label, labelKey, labelValue, serviceName, targetName } from './names.ts';
-import { maxTagFilterLength, tagFilterProblem } from './tag-filter.ts';
+import { maxTagFilterLength, tagFilterProblem, versionGroupProblem } from './tag-filter.ts';
 
 export const apiVersion = 'switchyard.dev/v1alpha1';
 export const kind = 'ReleaseTarget';
@@ -64,6 +64,25 @@ const imageSchema = z
       .enum(['ignore', 'release'])
       .default('ignore')
       .describe('What a push without a tag does: ignore (default) or release.'),
+    versionGroup: z
+      .union([
+        z.int().min(1, 'must be a capture group number, 1 or more'),
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of a capture group'),
+      ])
+      .optional()
+      .describe(
+        'The capture group of tagFilter (a number, or a name written (?P<name>…) in the filter) whose ' +
+          'text is the version of a tag in a release train: with tagFilter ^api-(\\d+\\.\\d+)$ and ' +
+          'versionGroup 1, tag api-1.4 is version 1.4. Default: the whole tag is the version.',
+      ),
+  })
+  .superRefine((image, ctx) => {
+    if (image.versionGroup === undefined) return;
+    const problem =
+      image.tagFilter === undefined
+        ? 'needs a tagFilter with a capture group: add spec.image.tagFilter, or leave versionGroup out to use the whole tag'
+        : versionGroupProblem(image.tagFilter, image.versionGroup);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['versionGroup'], message: problem });
   })
   .describe('The Artifact Registry repository whose pushes release this target.');
 
@@ -222,7 +241,7 @@ const specSchema = z
       .refine((names) => new Set(names).size === names.length, 'must not name a target twice')
       .optional()
       .describe(
-        "Release trains: the targets this one depends on. A release waits (AwaitingDependencies, its candidate up) until each one's release of the same tag has switched and passed post-promotion analysis, then runs its own checks and switches; one that ends without switching aborts it. apply refuses an unknown target and a cycle.",
+        "Release trains: the targets this one depends on. A release waits (AwaitingDependencies, its candidate up) until each one's release of the same version (its tag, or spec.image.versionGroup of it) has switched and passed post-promotion analysis, then runs its own checks and switches; one that ends without switching aborts it. apply refuses an unknown target and a cycle.",
       ),
     dependsOnWaitSeconds: z
       .int('must be a whole number of seconds')
@@ -231,6 +250,12 @@ const specSchema = z
       .optional()
       .describe(
         'How long a release waits for a dependency to get a release of the same tag; after that the dependency counts as unchanged in this version. Default 300: about what one pipeline needs to push the next service of a version.',
+      ),
+    rollbackTrain: z
+      .boolean()
+      .optional()
+      .describe(
+        'Release trains: when a release of this target rolls back after its dependencies switched, they go back too, in reverse order, by a traffic switch to their old revisions, which they keep warm until this release has ended. Default false: only this release goes back.',
       ),
   })
   .superRefine(

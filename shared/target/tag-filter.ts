@@ -70,3 +70,41 @@ export function matchTagFilter(source: string, tag: string): boolean | { problem
   const compiled = compile(source);
   return compiled.ok ? compiled.re.test(tag) : { problem: compiled.problem };
 }
+
+/**
+ * The version a tag stands for in a release train: the text of capture group `group` (a number, or
+ * a name given as `(?P<name>…)`) of the filter's first match, or the tag itself when there is no
+ * group, no match, or the group took no part in it. Never throws.
+ */
+export function tagVersion(
+  source: string | undefined,
+  group: number | string | undefined,
+  tag: string,
+): string {
+  if (source === undefined || group === undefined) return tag;
+  const compiled = compile(source);
+  if (!compiled.ok) return tag;
+  const m = compiled.re.matcher(tag);
+  if (!m.find()) return tag;
+  try {
+    return m.group(group) || tag;
+  } catch {
+    return tag;
+  }
+}
+
+/** Why `group` is not a capture group of the filter `source`, or null when it is one. */
+export function versionGroupProblem(source: string, group: number | string): string | null {
+  const compiled = compile(source);
+  if (!compiled.ok) return null; // said of tagFilter itself
+  if (typeof group === 'number') {
+    const count = compiled.re.groupCount();
+    return group >= 1 && group <= count
+      ? null
+      : `tagFilter ${source} has ${count} capture group(s): name one of 1..${count}, or a named group (?P<name>…)`;
+  }
+  const names = Object.keys(compiled.re.namedGroups());
+  return names.includes(group)
+    ? null
+    : `tagFilter ${source} has no capture group named ${group}${names.length ? ` (it has ${names.join(', ')})` : ''}`;
+}

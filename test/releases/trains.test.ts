@@ -3,11 +3,13 @@
 // pushes came in, and is aborted before it takes traffic when the dependency's release fails. The
 // invariant checker samples every member's active Service throughout.
 import { afterEach, describe, expect, it } from 'vitest';
+import { LocalStack } from '../../infra/local/stack.ts';
 import type { Release } from '../../shared/engine/release.ts';
 import { TargetStore } from '../../shared/target/store.ts';
 import { validateReleaseTarget } from '../../shared/target/validate.ts';
 import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
 import { type Fixture, type FixtureOptions, releaseFixture } from '../support/release.ts';
+import { stack, uniqueId } from '../support/stack.ts';
 
 const revisionLabel = 'switchyard.dev/revision';
 let members: { f: Fixture; invariants: InvariantChecker }[] = [];
@@ -83,4 +85,97 @@ describe('release trains', () => {
     expect(done.phase).toBe('Succeeded');
     expect(done.switchedAt! - done.createdAt).toBeGreaterThanOrEqual(3000);
   });
+
+  it('rollbackTrain: a dependent whose post-promotion analysis fails sends the train back in reverse order, by traffic switches', async () => {
+    // The frontend's error rate is 30%: its post-promotion analysis fails after it switched.
+    const job = uniqueId('train').replaceAll('-', '_');
+    await new LocalStack({ stateDir: stack().stateDir }).backfillPrometheus(failingSeries(job));
+    const backend = await member('rt-be', { blueGreen: { scaleDownDelaySeconds: 0 } });
+    const bff = await member('rt-bff', {
+      dependsOn: [backend.name],
+      blueGreen: { scaleDownDelaySeconds: 0 },
+    });
+    const frontend = await member('rt-fe', {
+      dependsOn: [bff.name],
+      rollbackTrain: true,
+      analysis: { templates: [errorRate(job)] },
+      blueGreen: { postPromotionAnalysis: { templates: [{ templateName: 'errors' }] } },
+    });
+    // Pushed in reverse order: the frontend first.
+    await frontend.push(2);
+    await bff.push(2);
+    await backend.push(2);
+    const fe = await frontend.waitRelease(`${frontend.name}-1`);
+    const bf = await bff.waitRelease(`${bff.name}-1`);
+    const be = await backend.waitRelease(`${backend.name}-1`);
+    expect(fe.phase).toBe('RolledBack');
+    expect(fe.reason).toMatch(/post-promotion analysis failed/);
+    expect([bf.phase, be.phase]).toEqual(['RolledBack', 'RolledBack']);
+    expect(bf.trainRollback).toBe(fe.id);
+    expect(be.trainRollback).toBe(bf.id);
+    expect(be.reason).toMatch(new RegExp(`^release train v2 rolled back: ${bf.id} RolledBack: `));
+    // Switched in order, went back in reverse order.
+    expect(be.switchedAt!).toBeLessThan(bf.switchedAt!);
+    expect(bf.switchedAt!).toBeLessThan(fe.switchedAt!);
+    const back = (r: Release) => r.history.find((h) => h.to === 'RollingBack')!.at;
+    expect(back(fe)).toBeLessThan(back(bf));
+    expect(back(bf)).toBeLessThan(back(be));
+    for (const [f, r] of [
+      [backend, be],
+      [bff, bf],
+      [frontend, fe],
+    ] as const) {
+      expect((await f.selector('api'))[revisionLabel]).toBe(r.stable!.revision);
+      // The old revision was kept warm: never scaled down, so going back was a traffic switch.
+      const commands = r.history.flatMap((h) => h.commands ?? []);
+      expect(commands.filter((c) => c.startsWith(`ScaleRevision ${r.stable!.deployment}`))).toEqual([]);
+    }
+  });
+
+  it('a version read from a capture group of tagFilter puts differently tagged pushes in one train', async () => {
+    const backend = await member('vg-be', { tagFilter: '^backend-(\\d+)$', versionGroup: 1 });
+    const bff = await member('vg-bff', {
+      dependsOn: [backend.name],
+      tagFilter: '^bff-(?P<version>\\d+)$',
+      versionGroup: 'version',
+    });
+    await bff.push(2, { tag: 'bff-7' });
+    const waiting = await bff.waitRelease(`${bff.name}-1`, (r) => r.phase === 'AwaitingDependencies');
+    expect(waiting.version).toBe('7');
+    expect(waiting.reason).toContain('release train 7');
+    await backend.push(2, { tag: 'backend-7' });
+    const be = await backend.waitRelease(`${backend.name}-1`);
+    const dependent = await bff.waitRelease(`${bff.name}-1`);
+    expect([be.version, be.phase, dependent.phase]).toEqual(['7', 'Succeeded', 'Succeeded']);
+    expect(dependent.switchedAt).toBeGreaterThan(be.switchedAt!);
+  });
 });
+
+/** Error-ratio series of a job at 30% errors, sampled every 15 s over the last 5 minutes. */
+function failingSeries(job: string): string {
+  const now = Math.floor(Date.now() / 1000);
+  const lines = ['# TYPE http_requests counter'];
+  for (let i = 20; i >= 0; i--) {
+    const t = now - 15 * i;
+    const n = 20 - i;
+    lines.push(`http_requests_total{job="${job}",code="500"} ${30 * n} ${t}`);
+    lines.push(`http_requests_total{job="${job}",code="200"} ${70 * n} ${t}`);
+  }
+  return lines.join('\n');
+}
+
+function errorRate(job: string) {
+  const query = `sum(rate(http_requests_total{job="${job}",code="500"}[1m])) / sum(rate(http_requests_total{job="${job}"}[1m]))`;
+  return {
+    name: 'errors',
+    metrics: [
+      {
+        name: 'error-rate',
+        count: 2,
+        interval: '1s',
+        successCondition: 'result[0] < 0.05',
+        provider: { prometheus: { address: stack().prometheusUrl, query } },
+      },
+    ],
+  };
+}

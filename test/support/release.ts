@@ -141,6 +141,10 @@ export interface FixtureOptions {
   tagFilter?: string;
   /** spec.dependsOn of the target (release trains): the names of other fixtures' targets. */
   dependsOn?: string[];
+  /** spec.rollbackTrain of the target. */
+  rollbackTrain?: boolean;
+  /** spec.image.versionGroup of the target (with tagFilter). */
+  versionGroup?: number | string;
   /** spec.image.repository (default: `us-docker.pkg.dev/acme/<name>/api`, which the stack's registry serves). */
   repository?: string;
 }
@@ -187,7 +191,11 @@ export async function releaseFixture(
     kind: 'ReleaseTarget',
     metadata: { name },
     spec: {
-      image: { repository, ...(opts.tagFilter ? { tagFilter: opts.tagFilter } : {}) },
+      image: {
+        repository,
+        ...(opts.tagFilter ? { tagFilter: opts.tagFilter } : {}),
+        ...(opts.versionGroup !== undefined ? { versionGroup: opts.versionGroup } : {}),
+      },
       cluster: { context: opts.context ?? stackContext(on) },
       namespace,
       workload: 'api',
@@ -215,6 +223,7 @@ export async function releaseFixture(
       ...(opts.notifications ? { notifications: opts.notifications } : {}),
       ...(opts.access ? { access: opts.access } : {}),
       ...(opts.dependsOn ? { dependsOn: opts.dependsOn } : {}),
+      ...(opts.rollbackTrain ? { rollbackTrain: true } : {}),
     } as ReleaseTargetInput['spec'],
   };
   const db = testFirestore(on.projectId, on);
