@@ -11,7 +11,7 @@ export const exitCodes = {
   invalidInput: 2,
   /** The engine refused a control command, or an apply it may not make; its reason is printed. */
   refused: 3,
-  /** `watch`: the release ended, but not Succeeded (RolledBack, Aborted, Failed, Superseded). */
+  /** `watch`: the release ended, but not Succeeded (RolledBack, Aborted, Failed, Superseded); `train watch`: a member did. */
   releaseNotSucceeded: 4,
   /** Interrupted (Ctrl-C); nothing is left listening. */
   interrupted: 130,
@@ -35,7 +35,8 @@ export const exitCodeDocs: { code: number; meaning: string }[] = [
   { code: exitCodes.refused, meaning: 'a control command was refused by the engine; its reason is printed' },
   {
     code: exitCodes.releaseNotSucceeded,
-    meaning: '`watch`: the release ended RolledBack, Aborted, Failed or Superseded',
+    meaning:
+      '`watch`: the release ended RolledBack, Aborted, Failed or Superseded; `train watch`: a member of the train did',
   },
   { code: exitCodes.interrupted, meaning: 'interrupted (Ctrl-C)' },
 ];

@@ -73,9 +73,14 @@ const controlExamples: Record<(typeof controlCommands)[number], Example[]> = {
       'leave the pause and go on (to the switch, or the next canary step)',
     ),
     ex('switchyard promote api --full', 'skip the remaining canary steps and analysis'),
+    ex('switchyard promote --train v1.4.0', 'promote every release of the train v1.4.0 that waits for it'),
   ],
   abort: [
     ex('switchyard abort api --reason "error rate up"', 'send traffic back to the stable revision and stop'),
+    ex(
+      'switchyard abort --train v1.4.0',
+      'abort every release of the train v1.4.0 in flight, dependents first',
+    ),
   ],
   retry: [ex('switchyard retry api', 'start the failed or aborted release again')],
   restart: [
@@ -182,6 +187,45 @@ export const commandHelp: Record<string, HelpEntry> = {
       2: 'unknown target or release',
       4: 'the release ended RolledBack, Aborted, Failed or Superseded',
       130: 'interrupted (Ctrl-C); the listener is closed',
+    },
+  },
+  train: {
+    examples: [
+      ex('switchyard train list', 'the versions of release trains, newest first'),
+      ex('switchyard train get v1.4.0', "each target's release of v1.4.0 in dependency order"),
+    ],
+    exits: { 0: true, 1: true, 2: 'no or an unknown subcommand' },
+  },
+  'train list': {
+    examples: [
+      ex('switchyard train list', 'version, targets, how many switched, in flight or ended'),
+      ex('switchyard train list -o json', 'every train drawn, as data'),
+    ],
+    exits: readExits,
+  },
+  'train get': {
+    examples: [
+      ex(
+        'switchyard train get v1.4.0',
+        'order, release, phase, switch time, dependencies and what each member waits for',
+      ),
+      ex('switchyard train get v1.4.0 -o yaml', 'as YAML'),
+    ],
+    exits: { 0: true, 1: true, 2: 'no release train of that version' },
+  },
+  'train watch': {
+    examples: [
+      ex(
+        'switchyard train watch v1.4.0',
+        'redraw the train at each change until every member ended; exit code 0 only if all Succeeded',
+      ),
+      ex('switchyard train watch v1.4.0 --timeout 3600 -o json', 'one JSON document per change'),
+    ],
+    exits: {
+      0: 'every member Succeeded',
+      1: 'timeout, or Firestore unreachable',
+      2: 'no release train of that version',
+      4: 'a member ended RolledBack, Aborted, Failed or Superseded',
     },
   },
   push: {

@@ -70,3 +70,10 @@ export function table(header: string[], rows: string[][]): string {
 export function width(s: string): number {
   return [...s].length;
 }
+
+/** Parses a positive number of seconds (commander reports a bad one as invalid input). */
+export function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${value} is not a positive number`);
+  return n;
+}

@@ -9,6 +9,7 @@ import { getCommand } from './commands/get.ts';
 import { historyCommand, listCommand } from './commands/history.ts';
 import { pushCommand } from './commands/push.ts';
 import { applyCommand, targetsCommand, templatesCommand, validateCommand } from './commands/targets.ts';
+import { trainCommand } from './commands/train.ts';
 import { watchCommand } from './commands/watch.ts';
 import { exitCodes } from './exit-codes.ts';
 import { allCommands, applyHelp, commandName } from './help.ts';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
     .addCommand(listCommand())
     .addCommand(historyCommand())
     .addCommand(watchCommand())
+    .addCommand(trainCommand())
     .addCommand(pushCommand());
   for (const command of controlCommandsFor()) program.addCommand(command);
   program.addCommand(devCommand()).addCommand(demoCommand());

@@ -4,10 +4,9 @@ import { Command, Option } from 'commander';
 import type { Release } from '../../shared/engine/release.ts';
 import { withBackend } from '../backend.ts';
 import { lookup, requireTarget } from '../lookup.ts';
-import { age, type OutputFormat, outputOption, print, table } from '../output.ts';
+import { age, type OutputFormat, outputOption, positive, print, table } from '../output.ts';
 import { phaseText } from '../views/draw.ts';
 import { drawHistory, historyEntry } from '../views/history.ts';
-import { positive } from './control.ts';
 
 const limitOption = () =>
   new Option('--limit <n>', 'at most this many releases')

@@ -21,9 +21,8 @@ import { sendControl } from '../client.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
 import { callerIdToken, localUser } from '../identity.ts';
 import { kubeconfigContexts, kubeconfigToCheck } from '../kubeconfig.ts';
-import { type OutputFormat, outputOption, print, table } from '../output.ts';
+import { type OutputFormat, outputOption, positive, print, table } from '../output.ts';
 import { environmentSource } from '../stack-env.ts';
-import { positive } from './control.ts';
 
 const fileOption = () =>
   new Option(

@@ -12,12 +12,11 @@ import { type Backend, explainFailure, openBackend } from '../backend.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
 import { LiveRegion } from '../live.ts';
 import { type Found, lookup } from '../lookup.ts';
-import { type OutputFormat, outputOption, printItem } from '../output.ts';
+import { type OutputFormat, outputOption, positive, printItem } from '../output.ts';
 import { phaseText } from '../views/draw.ts';
 import { transitionLine, transitionView } from '../views/history.ts';
 import { buildView } from '../views/release-view.ts';
 import { drawWatchFrame } from '../views/watch.ts';
-import { positive } from './control.ts';
 
 type Ending =
   | { kind: 'ended'; release: Release }
