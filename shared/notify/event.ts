@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { AnalysisRun } from '../analysis/run.ts';
 import { failurePhases, isTerminal, type Phase, phases } from '../engine/phase.ts';
 import type { Release, Transition } from '../engine/release.ts';
+import { trainVersion } from '../engine/trains.ts';
 import type { EventGroup } from './schema.ts';
 
 export const releaseEventType = 'dev.switchyard.release.v1.transition';
@@ -33,6 +34,12 @@ export interface ReleaseEventData {
   /** Image by digest, and the tag it was pushed with. */
   image: string;
   tag: string | null;
+  /**
+   * The version the release is of: what puts releases of several targets in one release train
+   * (the tag, or its spec.image.versionGroup). Every member's events carry it, also as the Pub/Sub
+   * attribute `version`: a subscription filtered on it is the train's one stream of events.
+   */
+  version: string | null;
   /** Index of the entry in the release's history. */
   index: number;
   at: string;
@@ -53,6 +60,7 @@ export const releaseEventDataSchema = z.object({
   number: z.number(),
   image: z.string(),
   tag: z.string().nullable(),
+  version: z.string().nullable(),
   index: z.number().int().min(0),
   at: z.string(),
   from: z.enum(phases).nullable(),
@@ -149,6 +157,7 @@ export function releaseEvent(release: Release, index: number, ctx: EventContext)
     number: release.number,
     image: release.image,
     tag: release.tag ?? null,
+    version: trainVersion(release) ?? null,
     index,
     at: new Date(entry.at).toISOString(),
     from: entry.from,

@@ -71,6 +71,13 @@ describe('release events', () => {
     expect(releaseEvent(r, 2, { projectId: 'acme', local: true }).data.links.logs).toBeNull();
   });
 
+  it("carry the release's version, which every member of a release train shares: its tag, or the versionGroup of it", () => {
+    expect(dataOf({ ...release(), tag: 'backend-7', version: '7' }, 1).version).toBe('7');
+    expect(dataOf({ ...release(), tag: 'v2' }, 1).version).toBe('v2');
+    const { tag: _, ...untagged } = release();
+    expect(dataOf(untagged as Release, 1).version).toBeNull();
+  });
+
   it('filters: groups and phase names, refusals only for "all"', () => {
     const r = release();
     const started = dataOf(r, 0);

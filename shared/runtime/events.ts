@@ -29,6 +29,7 @@ export async function announce(d: Deps, release: Release): Promise<number> {
           target: release.target,
           releaseId: release.id,
           phase: event.data.to,
+          ...(event.data.version ? { version: event.data.version } : {}),
         },
       });
     }

@@ -104,7 +104,8 @@ describe('release events and notifications', () => {
     const byIndex = [...events].sort((a, b) => a.data.index - b.data.index);
     expect(byIndex.map((e) => e.data.to)).toEqual(done.history.map((h) => h.to));
     for (const e of events) {
-      expect(e).toMatchObject({ specversion: '1.0', type: releaseEventType });
+      // The version (here the tag) that a release train's members share: their one stream of events.
+      expect(e).toMatchObject({ specversion: '1.0', type: releaseEventType, data: { version: done.tag } });
       expect(e.source).toBe(`//switchyard.dev/projects/${stack().projectId}/targets/${f.name}`);
     }
     expect(all.requests[0]?.headers['content-type']).toBe('application/cloudevents+json');
