@@ -258,7 +258,7 @@ export class LocalStack {
       this.write(file);
       throw err;
     }
-    return this.status(found);
+    return this.statusLocked(found);
   }
 
   /** Stops every part and removes the state file. Idempotent. */
@@ -285,8 +285,18 @@ export class LocalStack {
     delete file.parts[name];
   }
 
-  /** What is running and how to reach it. `known`: statuses just checked, not asked again. */
-  async status(known: Partial<Record<PartName, PartStatus>> = {}): Promise<StackStatus> {
+  /**
+   * What is running and how to reach it, read under the stack's lock: a part that another process
+   * is changing (an `up`, or a backfill restarting Prometheus) is reported once the change is done,
+   * never as down in the middle of it.
+   */
+  async status(): Promise<StackStatus> {
+    if (!existsSync(this.stateDir)) return this.statusLocked();
+    return withLock(this.lockFile, () => this.statusLocked());
+  }
+
+  /** `known`: statuses just checked, not asked again. */
+  private async statusLocked(known: Partial<Record<PartName, PartStatus>> = {}): Promise<StackStatus> {
     const file = this.read();
     const ctx = this.context(file);
     const parts = {} as Record<PartName, PartStatus>;
