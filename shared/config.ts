@@ -44,6 +44,15 @@ const envSchema = z.object({
    */
   SWITCHYARD_NOTIFY_SECRET_GRANTS: z.string().default('{}'),
   /**
+   * Where the notify function reaches Slack's Web API (chat.postMessage) for Slack notifiers with a
+   * bot token: an installation setting, never a target's, so no target can send a token elsewhere.
+   * The local stack points it at a stand-in that its tests run.
+   */
+  SWITCHYARD_SLACK_API_URL: z
+    .url({ protocol: /^https?$/ })
+    .default('https://slack.com/api')
+    .transform((u) => u.replace(/\/+$/, '')),
+  /**
    * Local stack only (never set in a deployment): a JSON file of crashes to stage at step
    * boundaries, for the fault tests (shared/runtime/faults.ts).
    */
@@ -108,6 +117,8 @@ export interface Config {
   faultsFile: string | undefined;
   /** SWITCHYARD_NOTIFY_SECRET_GRANTS as written (parsed by shared/notify/grants.ts). */
   notifySecretGrants: string;
+  /** SWITCHYARD_SLACK_API_URL, without a trailing "/". */
+  slackApiUrl: string;
   /** How control messages' ID tokens are verified: issuer, its keys, this installation's audience. */
   identity: IssuerConfig;
   operators: Principal[];
@@ -152,6 +163,7 @@ export function config(env: NodeJS.ProcessEnv = process.env): Config {
     notifyTimeoutMs: e.SWITCHYARD_NOTIFY_TIMEOUT_MS,
     faultsFile: e.SWITCHYARD_FAULTS_FILE,
     notifySecretGrants: e.SWITCHYARD_NOTIFY_SECRET_GRANTS,
+    slackApiUrl: e.SWITCHYARD_SLACK_API_URL,
     identity: {
       issuer: e.SWITCHYARD_ID_ISSUER,
       certsUrl: e.SWITCHYARD_ID_CERTS_URL,

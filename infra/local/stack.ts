@@ -98,6 +98,11 @@ export interface StackStatus {
   registryUrl: string | null;
   /** Folder of the Kubernetes binaries the stack runs, kubectl among them. */
   kubeBinDir: string | null;
+  /**
+   * Where the functions reach Slack's Web API (SWITCHYARD_SLACK_API_URL): a loopback address the
+   * stack only reserves; a test standing in for Slack listens there (infra/local/switchyard.ts).
+   */
+  slackApiUrl: string | null;
   functions: { name: string; url: string; subscriptions: string[] }[];
   parts: Record<PartName, PartStatus>;
 }
@@ -312,6 +317,7 @@ export class LocalStack {
     return {
       ...endpointsOf(file),
       kubeBinDir: file.parts.kubernetes?.binDir ?? null,
+      slackApiUrl: file.parts.functions?.ownEnv?.SWITCHYARD_SLACK_API_URL ?? null,
       stateDir: this.stateDir,
       functions: (file.parts.functions?.functions ?? []).map((f) => ({
         name: f.name,

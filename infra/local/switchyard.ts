@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { topology } from '../../shared/topology.ts';
 import type { HostedFunction } from './components/functions.ts';
+import { freePort } from './process.ts';
 
 const source = join(import.meta.dirname, '../../functions/index.ts');
 
@@ -14,14 +15,18 @@ const source = join(import.meta.dirname, '../../functions/index.ts');
  * - a hosts file consulted before DNS (local stack only), so tests can name a host that resolves to
  *   an address of their choosing (the metadata server's, say) without a DNS server;
  * - notifier secret grants read from <stateDir>/secret-grants.json (a secret it does not map is
- *   used by no target).
+ *   used by no target);
+ * - Slack's Web API at a loopback address of its own, chosen when the functions start and kept in
+ *   the stack's state (StackStatus.slackApiUrl): there is no Slack from these machines, so nothing
+ *   of the stack's listens there; a test that stands in for Slack does, while it runs.
  */
-export function localInstallationEnv(stateDir: string): Record<string, string> {
+export async function localInstallationEnv(stateDir: string): Promise<Record<string, string>> {
   return {
     SWITCHYARD_SECRETS_DIR: join(stateDir, 'secrets'),
     SWITCHYARD_EGRESS_ALLOW: '127.0.0.0/8,::1',
     SWITCHYARD_EGRESS_HOSTS_FILE: join(stateDir, 'egress-hosts.json'),
     SWITCHYARD_NOTIFY_SECRET_GRANTS: join(stateDir, 'secret-grants.json'),
+    SWITCHYARD_SLACK_API_URL: `http://127.0.0.1:${await freePort()}/api`,
   };
 }
 

@@ -558,11 +558,12 @@ describe('Firestore', () => {
     expect(needed.map((q) => q.collection)).toContain(collections.releases);
   });
 
-  it('expires pushes, requests and notifications by TTL on expireAt', () => {
+  it('expires pushes, requests, notifications and Slack threads by TTL on expireAt', () => {
     expect(sy.locals.ttl_collections).toEqual([
       collections.pushes,
       collections.requests,
       collections.notifications,
+      collections.slackThreads,
     ]);
     const ttl = resource(sy, 'google_firestore_field', 'ttl');
     expect(ttl).toMatchObject({ for_each: '${toset(local.ttl_collections)}', field: 'expireAt' });

@@ -7,4 +7,5 @@ export const collections = {
   pushes: 'pushes',
   requests: 'requests',
   notifications: 'notifications',
+  slackThreads: 'slackThreads',
 } as const;

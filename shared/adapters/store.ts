@@ -5,8 +5,9 @@
 //   pushes/<messageId>:<t>  what each image push meant for each target (released or ignored, and why)
 //   requests/<requestId>    the answer to each control message (applied or refused, and why)
 //   notifications/<eventId>:<notifier>  each release event's delivery to each notifier
-// Pushes, requests and notifications carry `expireAt`: Firestore's TTL policy (infra/terraform)
-// deletes them after it.
+//   slackThreads/<digest>   the Slack thread of a release train (or release) in a channel: its ts
+// Pushes, requests, notifications and Slack threads carry `expireAt`: Firestore's TTL policy
+// (infra/terraform) deletes them after it.
 import type {
   DocumentData,
   DocumentReference,
@@ -156,6 +157,10 @@ export class Store {
   }
   notificationRef(eventId: string, notifier: string): DocumentReference {
     return this.db.collection(collections.notifications).doc(`${eventId}:${notifier}`);
+  }
+  /** `id`: shared/notify/slack-thread.ts's threadRecordId of channel and thread key. */
+  slackThreadRef(id: string): DocumentReference {
+    return this.db.collection(collections.slackThreads).doc(id);
   }
 
   async target(name: string, tx?: Tx): Promise<EngineTarget | null> {

@@ -56,18 +56,65 @@ const filterSchema = z
       .join('; ')}) or phase names (the phase entered). Default: transitions.`,
   );
 
+/**
+ * A Slack channel: a name (`#releases`, or `releases`) or a channel ID (`C024BE91L`; `G…` for an old
+ * private channel). `@name` is accepted beside an incoming webhook, where it is only shown.
+ */
+const slackChannel = z
+  .string()
+  .regex(
+    /^([#@]?[a-z0-9._-]{1,80}|[CG][A-Z0-9]{8,20})$/,
+    'must be a Slack channel name like #releases or a channel ID like C024BE91L',
+  );
+
 const slackSchema = z
   .strictObject({
-    webhookSecret: secretId.describe(
-      'Secret Manager secret holding the Slack incoming-webhook URL (mounted into the notify function); the installation must map it to this target (SWITCHYARD_NOTIFY_SECRET_GRANTS).',
-    ),
-    channel: z
-      .string()
-      .regex(/^[#@]?[a-z0-9._-]{1,80}$/, 'must be a Slack channel name like #releases')
+    webhookSecret: secretId
       .optional()
-      .describe('Only shown in the message; the incoming webhook decides where it is posted.'),
+      .describe(
+        'Secret Manager secret holding the Slack incoming-webhook URL (mounted into the notify function); the installation must map it to this target (SWITCHYARD_NOTIFY_SECRET_GRANTS). Messages go where the webhook points; an incoming webhook cannot thread them. Exactly one of webhookSecret and tokenSecret.',
+      ),
+    tokenSecret: secretId
+      .optional()
+      .describe(
+        "Secret Manager secret holding a Slack bot token (xoxb-…, with the chat:write scope; the bot must be a member of the channel), mounted into the notify function; the installation must map it to this target (SWITCHYARD_NOTIFY_SECRET_GRANTS). Messages go through Slack's Web API (chat.postMessage) to `channel`, in threads: one per release train (every member's events, whichever target they come from), or one per release of a target in no train; failures are also shown in the channel. The API's address is the installation's (SWITCHYARD_SLACK_API_URL), never the target's. Exactly one of webhookSecret and tokenSecret.",
+      ),
+    channel: slackChannel
+      .optional()
+      .describe(
+        'With tokenSecret (required): the channel messages are posted in, by name (#releases) or ID (C024BE91L). With webhookSecret: only shown in the message; the incoming webhook decides where it is posted.',
+      ),
   })
-  .describe('A Slack message (Block Kit) per event: target, version, from -> to, reason, analysis.');
+  .superRefine((s, ctx) => {
+    if ((s.webhookSecret === undefined) === (s.tokenSecret === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'must have exactly one of webhookSecret (an incoming webhook) or tokenSecret (a bot token, with channel)',
+      });
+    } else if (s.tokenSecret !== undefined && s.channel === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['channel'],
+        message: 'is required with tokenSecret: name the channel to post in, like #releases or C024BE91L',
+      });
+    } else if (s.tokenSecret !== undefined && s.channel?.startsWith('@')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['channel'],
+        message: 'must be a channel with tokenSecret (#name or a channel ID), not a person',
+      });
+    }
+  })
+  .describe(
+    'A Slack message (Block Kit) per event: target, version, from -> to, reason, analysis. Through an incoming webhook (webhookSecret), or through a bot token (tokenSecret) into one thread per release train or release.',
+  );
+
+/** A Slack notifier that posts with a bot token: its channel is always set. */
+export interface SlackTokenNotifier {
+  tokenSecret: string;
+  channel: string;
+}
 
 const webhookSchema = z
   .strictObject({

@@ -39,8 +39,11 @@ export interface Deps {
   sweepLookaheadMs: number;
   /** Where release events come from, for their CloudEvent source and links. */
   events: EventContext;
-  /** How notifications are delivered, and where the notify function's secrets are mounted. */
-  notify: DeliveryOptions & { secretsDir: string };
+  /**
+   * How notifications are delivered, where the notify function's secrets are mounted, and where
+   * Slack's Web API is (the installation's, SWITCHYARD_SLACK_API_URL).
+   */
+  notify: DeliveryOptions & { secretsDir: string; slackApiUrl: string };
   /** Who sent a control message (its ID token verified) and who may run commands by default. */
   identity: {
     /** Verifies an ID token for this installation; throws (kind unavailable) when the issuer's keys cannot be read. */
@@ -89,7 +92,13 @@ export function deps(): Deps {
     leaseMs: cfg.leaseMs,
     sweepLookaheadMs: cfg.sweepLookaheadMs,
     events: { projectId: cfg.projectId, local: cfg.firestoreEmulatorHost !== undefined },
-    notify: { timeoutMs: cfg.notifyTimeoutMs, attempts: 3, backoffMs: 500, secretsDir: cfg.secretsDir },
+    notify: {
+      timeoutMs: cfg.notifyTimeoutMs,
+      attempts: 3,
+      backoffMs: 500,
+      secretsDir: cfg.secretsDir,
+      slackApiUrl: cfg.slackApiUrl,
+    },
     identity: {
       verify: (token) => verifyIdToken(token, cfg.identity),
       operators: cfg.operators,

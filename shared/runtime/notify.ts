@@ -2,6 +2,7 @@
 // target that asks for it. Each delivery is recorded (notifications/<eventId>:<notifier>), so an
 // event delivered twice by Pub/Sub, or published twice, is sent once. A notifier that fails or hangs
 // is tried a few times, recorded as failed, and left: nothing here reaches back into a release.
+// Slack notifiers with a bot token post into threads (slack-threads.ts).
 import { recordExpiry } from '../adapters/store.ts';
 import { config } from '../config.ts';
 import { describeIssues } from '../messages.ts';
@@ -10,8 +11,10 @@ import { type ReleaseEvent, releaseEventSchema, wanted } from '../notify/event.t
 import { type GrantSubject, loadSecretGrants, SecretGrantError, secretRefusal } from '../notify/grants.ts';
 import type { Notifier } from '../notify/schema.ts';
 import { slackMessage } from '../notify/slack.ts';
+import { botToken } from '../notify/slack-api.ts';
 import type { Deps } from './deps.ts';
 import { noteRelease } from './metrics.ts';
+import { sendThreaded } from './slack-threads.ts';
 
 /** A delivery another invocation started this recently is left to it. */
 const sendingClaimMs = 2 * 60_000;
@@ -136,9 +139,14 @@ async function grantedSecret(d: Deps, event: ReleaseEvent, id: string): Promise<
 }
 
 async function send(d: Deps, event: ReleaseEvent, notifier: Notifier): Promise<DeliveryResult> {
-  if (notifier.slack) {
-    const url = await grantedSecret(d, event, notifier.slack.webhookSecret);
-    const body = JSON.stringify(slackMessage(event.data, notifier.slack.channel));
+  const slack = notifier.slack;
+  if (slack?.tokenSecret) {
+    const token = botToken(await grantedSecret(d, event, slack.tokenSecret), slack.tokenSecret);
+    return sendThreaded(d, event, { tokenSecret: slack.tokenSecret, channel: slack.channel! }, token);
+  }
+  if (slack) {
+    const url = await grantedSecret(d, event, slack.webhookSecret!);
+    const body = JSON.stringify(slackMessage(event.data, slack.channel));
     return postJson(url, body, 'application/json', d.notify);
   }
   const webhook = notifier.webhook!;

@@ -1,8 +1,6 @@
 // Release events and notifiers end to end: the functions publish every history entry on the events
 // topic as a CloudEvent, the notify function delivers them to local HTTP receivers standing in for a
 // Slack incoming webhook and generic webhooks, with the Slack URL read from a mounted secret file.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/process.ts';
 import { collections } from '../../shared/adapters/collections.ts';
@@ -11,10 +9,10 @@ import type { Release } from '../../shared/engine/release.ts';
 import { releaseEventType } from '../../shared/notify/event.ts';
 import type { NotificationRecord } from '../../shared/runtime/notify.ts';
 import { releaseHarness } from '../support/harness.ts';
-import { grantSecret } from '../support/installation.ts';
+import { grantSecret, mountSecret } from '../support/installation.ts';
 import { type Receiver, startReceiver } from '../support/receiver.ts';
 import type { Fixture } from '../support/release.ts';
-import { stack, uniqueId } from '../support/stack.ts';
+import { stack } from '../support/stack.ts';
 
 const { start } = releaseHarness();
 let receivers: Receiver[] = [];
@@ -27,15 +25,6 @@ async function receiver(answer?: 'ok' | number | 'hang'): Promise<Receiver> {
   const r = await startReceiver(answer === undefined ? {} : { answer });
   receivers.push(r);
   return r;
-}
-
-/** Mounts a secret for the notify function as Terraform does on GCP: <dir>/<id>/<id>. */
-function mountSecret(value: string): string {
-  const id = uniqueId('slack-hook');
-  const dir = join(stack().stateDir, 'secrets', id);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, id), `${value}\n`);
-  return id;
 }
 
 interface Event {

@@ -1,12 +1,22 @@
-// The local installation's settings that tests change while the stack runs: which targets may use
-// which notifier secrets (<stateDir>/secret-grants.json) and the local hosts file the egress policy
-// resolves through before DNS (<stateDir>/egress-hosts.json), both read by the functions on every
-// use (infra/local/switchyard.ts). Test files run side by side, so each change is a read-merge-write
-// under a lock file.
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// The local installation's settings that tests change while the stack runs: the notifier secrets
+// mounted into the functions (<stateDir>/secrets), which targets may use which of them
+// (<stateDir>/secret-grants.json) and the local hosts file the egress policy resolves through before
+// DNS (<stateDir>/egress-hosts.json), all read by the functions on every use
+// (infra/local/switchyard.ts). Test files run side by side, so each change of a shared file is a
+// read-merge-write under a lock file.
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stack } from './stack.ts';
+import { stack, uniqueId } from './stack.ts';
 
 async function merge(file: string, change: (current: Record<string, unknown>) => void): Promise<void> {
   const lock = `${file}.lock`;
@@ -29,6 +39,15 @@ async function merge(file: string, change: (current: Record<string, unknown>) =>
   } finally {
     rmSync(lock, { force: true });
   }
+}
+
+/** Mounts a new secret holding `value` for the notify function, as Terraform does on GCP (<dir>/<id>/<id>); returns its id. */
+export function mountSecret(value: string, prefix = 'slack-hook'): string {
+  const id = uniqueId(prefix);
+  const dir = join(stack().stateDir, 'secrets', id);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, id), `${value}\n`);
+  return id;
 }
 
 /** Maps notifier secret `id` to the targets (or labels) that may use it. */

@@ -42,3 +42,19 @@ export function registryOf(on: StackInfo = stack()): { url: string; journal: str
   if (!registry) throw new Error(`the stack in ${on.stateDir} has no registry running`);
   return { url: `http://${registry.host}`, journal: join(registry.dir, 'published.jsonl') };
 }
+
+/**
+ * Where the stack's functions reach Slack's Web API (StackStatus.slackApiUrl), read from its state
+ * file: an address the stack only reserved, for a test's stand-in (test/support/slack.ts) to listen on.
+ */
+export function slackApiOf(on: StackInfo = stack()): string {
+  const file = JSON.parse(readFileSync(join(on.stateDir, 'stack.json'), 'utf8')) as {
+    parts: { functions?: { ownEnv?: Record<string, string> } };
+  };
+  const url = file.parts.functions?.ownEnv?.SWITCHYARD_SLACK_API_URL;
+  if (!url)
+    throw new Error(
+      `the stack in ${on.stateDir} gives its functions no Slack API address: run dev down, then up`,
+    );
+  return url;
+}

@@ -211,13 +211,13 @@ function movedEndpoints(state: FunctionsState, now: Record<string, string>): str
  */
 export function functionsPart(
   registry: () => Promise<FunctionsConfig>,
-  installationEnv: (stateDir: string) => Record<string, string> = () => ({}),
+  installationEnv: (stateDir: string) => Promise<Record<string, string>> = async () => ({}),
 ): Part<FunctionsState> {
   return {
     name: 'functions',
     async start(ctx) {
       const cfg = await registry();
-      const ownEnv = { ...installationEnv(ctx.stateDir), ...cfg.env };
+      const ownEnv = { ...(await installationEnv(ctx.stateDir)), ...cfg.env };
       const env = { ...ctx.env, ...ownEnv };
       const started: FunctionState[] = [];
       let scheduler: FunctionsState['scheduler'] = null;

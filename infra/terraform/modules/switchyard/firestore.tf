@@ -38,9 +38,10 @@ resource "google_firestore_index" "releases_by_target" {
 
 # Records written with an `expireAt` timestamp (30 days after they were made) are deleted by
 # Firestore's TTL within a day of it: what each image push meant (pushes), the answers to control
-# messages (requests) and the notifications sent. The field is not indexed: nothing queries it.
+# messages (requests), the notifications sent and the Slack threads of trains and releases
+# (slackThreads). The field is not indexed: nothing queries it.
 locals {
-  ttl_collections = ["pushes", "requests", "notifications"]
+  ttl_collections = ["pushes", "requests", "notifications", "slackThreads"]
 }
 
 resource "google_firestore_field" "ttl" {
