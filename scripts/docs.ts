@@ -78,13 +78,6 @@ export const fallbackDescriptions: Record<string, string> = {
   'spec.analysis.templates[].args[].name': 'Name of the argument.',
   'spec.analysis.templates[].metrics': 'What to measure; the run takes the worst phase of its metrics.',
   'spec.analysis.templates[].metrics[].name': 'Name of the metric, shown with its measurements.',
-  'spec.strategy.blueGreen.prePromotionAnalysis.templates':
-    'Templates to run, each by its name: inline in spec.analysis.templates, or an AnalysisTemplate applied apart.',
-  'spec.strategy.blueGreen.prePromotionAnalysis.templates[].templateName': 'Name of the template.',
-  'spec.strategy.blueGreen.prePromotionAnalysis.args':
-    "Values for the templates' args; a value here wins over the template's default.",
-  'spec.strategy.blueGreen.prePromotionAnalysis.args[].name': 'Name of the argument.',
-  'spec.strategy.blueGreen.prePromotionAnalysis.args[].value': 'Its value.',
   'spec.strategy.canary.steps[]': 'One step: exactly one of the keys below.',
   'spec.strategy.canary.steps[].pause.duration': 'Whole seconds, or a duration like 30s, 5m, 1m30s.',
   'spec.strategy.canary.steps[].setCanaryScale':

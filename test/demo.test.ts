@@ -52,7 +52,17 @@ function expectStory(run: Run): void {
   expect(run.stdout).toMatch(
     /✔ Act 4 ended as the story says .*web-1 Succeeded: 20% → 50% → promote → 100% v2/,
   );
-  expect(run.stdout).toMatch(/✔ Act 5 ended as the story says .*api-1, api-2 Succeeded; api-3 RolledBack/);
+  expect(run.stdout).toMatch(
+    /switched in order, read from the Services after the last push: backend \+[\d.]+ s, bff \+[\d.]+ s, frontend \+[\d.]+ s/,
+  );
+  expect(run.stdout).toMatch(
+    /✔ Act 5 ended as the story says .*backend-2 → bff-2 → frontend-2 switched in order/,
+  );
+  expect(run.stdout).toMatch(/bff-3 Aborted: .*backend-3 Roll(ing|ed)Back: pre-promotion analysis failed/);
+  expect(run.stdout).toMatch(
+    /✔ Act 6 ended as the story says .*backend-3 RolledBack; bff-3, frontend-3 Aborted/,
+  );
+  expect(run.stdout).toMatch(/✔ Act 7 ended as the story says .*api-1, api-2 Succeeded; api-3 RolledBack/);
   expect(run.stdout).toMatch(/^Summary$/m);
   expect(run.stdout).toContain('Every act ended as the story says.');
   // No progress line of the demo's own failed (the history it shows marks RolledBack with ✖).

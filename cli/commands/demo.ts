@@ -1,6 +1,7 @@
 // `switchyard demo` (`npm run demo`): the story of Switchyard told on the local stack, through the real
 // functions — adopt a service, a blue-green release whose analysis passes, one whose analysis fails,
-// a canary through a Gateway API HTTPRoute with a manual promote, and the history. Exit code 0 only
+// a canary through a Gateway API HTTPRoute with a manual promote, a release train of three services
+// switched in dependency order and one whose backend fails, and the history. Exit code 0 only
 // when every act ended as the story says. A stack already running is used and left running; a stack
 // the demo started is brought down at the end unless --keep.
 import { resolve } from 'node:path';
@@ -11,8 +12,17 @@ import { canary } from './demo/canary.ts';
 import { closeContext, type DemoContext, openContext, resetDemo } from './demo/context.ts';
 import { history } from './demo/history.ts';
 import { type Act, type ActResult, runActs, shown, summary, type Write } from './demo/report.ts';
+import { trainBackendFails, trainInOrder, trainMembers } from './demo/train.ts';
 
-const acts: Act<DemoContext>[] = [adopt, releaseV2, releaseV3, canary, history];
+const acts: Act<DemoContext>[] = [
+  adopt,
+  releaseV2,
+  releaseV3,
+  canary,
+  trainInOrder,
+  trainBackendFails,
+  history,
+];
 
 const allRunning = (s: StackStatus) => Object.values(s.parts).every((p) => p.state === 'running');
 const anyRunning = (s: StackStatus) => Object.values(s.parts).some((p) => p.state === 'running');
@@ -32,7 +42,7 @@ function keepHints(stateDir: string, write: Write): void {
 export function demoCommand(): Command {
   return new Command('demo')
     .description(
-      'tell the story on the local stack: adopt a service, blue-green with passing then failing analysis, a canary through an HTTPRoute, history',
+      'tell the story on the local stack: adopt a service, blue-green with passing then failing analysis, a canary through an HTTPRoute, a release train, history',
     )
     .option(
       '--keep',
@@ -81,8 +91,10 @@ export function demoCommand(): Command {
         }
         const ctx = openContext(status, stack);
         try {
-          await resetDemo(ctx, ['api', 'web']);
-          write('  ✔ namespace demo and the targets api and web start empty (an earlier run is cleared)');
+          await resetDemo(ctx, ['api', 'web', ...trainMembers]);
+          write(
+            `  ✔ namespace demo and the targets api, web, ${trainMembers.join(', ')} start empty (an earlier run is cleared)`,
+          );
           results = await runActs(ctx, acts, write);
         } finally {
           await closeContext(ctx);

@@ -231,6 +231,7 @@ export function analysisViews(r: Release): AnalysisRunView[] {
     ['background', r.canary?.background],
     ...(r.canary?.stepRuns ?? []).map((run, i): [string, AnalysisRun] => [`step-${i + 1}`, run]),
     ['post-promotion', r.analysis?.post],
+    ['drain', r.analysis?.drain],
   ];
   return named
     .filter((n): n is [string, AnalysisRun] => !!n[1])
@@ -241,7 +242,8 @@ export function analysisViews(r: Release): AnalysisRunView[] {
       message: run.message,
       startedAt: iso(run.startedAt),
       finishedAt: run.finishedAt === null ? null : iso(run.finishedAt),
-      revision: r.candidate?.revision ?? null,
+      // A drain measures the old revision; every other run the new one.
+      revision: (run.kind === 'drain' ? r.stable : r.candidate)?.revision ?? null,
       metrics: run.metrics.map(metricView),
     }));
 }

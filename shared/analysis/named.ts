@@ -12,6 +12,7 @@ interface TargetWithAnalysis {
       blueGreen?: { prePromotionAnalysis?: AnalysisRef; postPromotionAnalysis?: AnalysisRef };
       canary?: { analysis?: AnalysisRef; steps: object[] };
     };
+    drain?: AnalysisRef;
   };
 }
 
@@ -26,6 +27,7 @@ export function referencedTemplateNames(target: TargetWithAnalysis): string[] {
     blueGreen?.postPromotionAnalysis,
     canary?.analysis,
     ...stepRefs,
+    target.spec.drain,
   ];
   const names = refs.flatMap((ref) => (ref?.templates ?? []).map((t) => t.templateName));
   return [...new Set(names)];

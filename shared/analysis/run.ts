@@ -26,6 +26,11 @@ export interface MetricSpec {
   /** How "no data" counts (default Inconclusive). */
   noDataPhase: 'Inconclusive' | 'Failed' | 'Successful';
   provider: { kind: string; config: unknown };
+  /**
+   * Measured until one measurement is Successful, however many fail in between (a drain's metric:
+   * the old revision's traffic is below the threshold once); count and the limits do not apply.
+   */
+  untilSuccessful?: boolean;
 }
 
 export interface Measurement {
@@ -53,8 +58,8 @@ export interface MetricRun {
   nextAt: number | null;
 }
 
-/** pre/post promotion (blue-green), background or a step's analysis (canary). */
-export type RunKind = 'pre' | 'post' | 'background' | 'step';
+/** pre/post promotion (blue-green), background or a step's analysis (canary), the old revision's drain. */
+export type RunKind = 'pre' | 'post' | 'background' | 'step' | 'drain';
 
 export interface AnalysisRun {
   kind: RunKind;
@@ -178,6 +183,7 @@ export function record(metric: MetricRun, result: ProviderResult, now: number): 
 /** A metric's phase from its counters and limits. */
 export function metricPhase(m: MetricRun): MetricPhase {
   const s = m.spec;
+  if (s.untilSuccessful) return m.successful > 0 ? 'Successful' : 'Running';
   if (m.consecutiveErrors > s.consecutiveErrorLimit) return 'Error';
   if (m.failed > s.failureLimit) return 'Failed';
   if (m.inconclusive > s.inconclusiveLimit) return 'Inconclusive';

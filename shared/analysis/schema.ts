@@ -93,8 +93,21 @@ export const analysisTemplateSchema = z.strictObject({
 
 export const analysisRefSchema = z
   .strictObject({
-    templates: z.array(z.strictObject({ templateName: name })).min(1, 'must name at least one template'),
-    args: z.array(z.strictObject({ name, value: z.string() })).optional(),
+    templates: z
+      .array(z.strictObject({ templateName: name.describe('Name of the template.') }))
+      .min(1, 'must name at least one template')
+      .describe(
+        'Templates to run, each by its name: inline in spec.analysis.templates, or an AnalysisTemplate applied apart.',
+      ),
+    args: z
+      .array(
+        z.strictObject({
+          name: name.describe('Name of the argument.'),
+          value: z.string().describe('Its value.'),
+        }),
+      )
+      .optional()
+      .describe("Values for the templates' args; a value here wins over the template's default."),
   })
   .describe('Templates to run, with values for their args ({{args.NAME}} in the templates).');
 

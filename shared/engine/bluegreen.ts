@@ -3,6 +3,7 @@
 // blue (which a canary's promotion ends with too). Each phase is a list of small steps. Pure.
 import { type AnalysisPatch, analysisStep } from './analysis.ts';
 import type { Command } from './commands.ts';
+import { holdUntilDrained, scaleDownWake } from './drain.ts';
 import {
   act,
   type Decision,
@@ -212,7 +213,7 @@ function switched(ctx: RunningContext): Decision {
   if (bg.postPromotionAnalysis) {
     return go(ctx, { phase: 'PostPromotionAnalysis', reason: null, wakeIn: 0, patch });
   }
-  return go(ctx, { phase: 'ScalingDown', reason: null, wakeIn: bg.scaleDownDelaySeconds * 1000, patch });
+  return go(ctx, { phase: 'ScalingDown', reason: null, wakeIn: scaleDownWake(ctx.target, 0), patch });
 }
 
 function postPromotion(ctx: RunningContext): Decision {
@@ -226,20 +227,29 @@ function postPromotion(ctx: RunningContext): Decision {
     return go(ctx, { reason: post.reason, cause: 'analysis', patch: { ...post.patch, paused: true } });
   }
   const patch: AnalysisPatch = post.kind === 'passed' ? post.patch : {};
-  const due = (release.switchedAt ?? now) + bg.scaleDownDelaySeconds * 1000;
-  return go(ctx, { phase: 'ScalingDown', reason: null, wakeIn: Math.max(0, due - now), patch });
+  const since = now - (release.switchedAt ?? now);
+  return go(ctx, { phase: 'ScalingDown', reason: null, wakeIn: scaleDownWake(target, since), patch });
 }
 
-/** After scaleDownDelaySeconds: the other Services off blue, blue drained, then scaled to zero. */
+/**
+ * After scaleDownDelaySeconds (or, with spec.drain, once blue has drained): the other Services off
+ * blue, no Service listing blue, then blue scaled to zero.
+ */
 function scalingDown(ctx: RunningContext): Decision {
-  const train = trainAfterSwitch(ctx);
-  if (train) return train;
+  const held = trainAfterSwitch(ctx) ?? delayOrDrain(ctx);
+  if (held) return held;
+  const blue = ctx.release.stable;
+  return servicesOffBlue(ctx, blue) ?? blueDrained(ctx, blue) ?? blueScaledDown(ctx, blue);
+}
+
+/** The fixed scale-down delay, or the drain that replaces it. */
+function delayOrDrain(ctx: RunningContext): Decision | null {
   const { release, now } = ctx;
+  const { drain } = ctx.target.spec;
+  if (drain) return holdUntilDrained(ctx, drain);
   const due =
     (release.switchedAt ?? release.phaseSince) + strategyOf(ctx.target).scaleDownDelaySeconds * 1000;
-  if (now < due) return go(ctx, { wakeIn: due - now });
-  const blue = release.stable;
-  return servicesOffBlue(ctx, blue) ?? blueDrained(ctx, blue) ?? blueScaledDown(ctx, blue);
+  return now < due ? go(ctx, { wakeIn: due - now }) : null;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
 } from './canary-state.ts';
 import { progressing } from './canary-steps.ts';
 import type { Command } from './commands.ts';
+import { scaleDownWake } from './drain.ts';
 import {
   type Decision,
   go,
@@ -173,5 +174,5 @@ function stableListsCanary(c: Canary): Decision | null {
 }
 
 function toScaleDown(c: Canary): Decision {
-  return go(c, { phase: 'ScalingDown', reason: null, wakeIn: c.canary.scaleDownDelaySeconds * 1000 });
+  return go(c, { phase: 'ScalingDown', reason: null, wakeIn: scaleDownWake(c.target, 0) });
 }

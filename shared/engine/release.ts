@@ -110,8 +110,11 @@ interface ReleaseFields {
   cleanupRouted?: boolean;
   /** For `undo`: the earlier revision to bring back. */
   undoTo: RevisionRef | null;
-  /** Pre- and post-promotion analysis runs with every measurement. */
-  analysis: { pre: AnalysisRun | null; post: AnalysisRun | null };
+  /**
+   * Pre- and post-promotion analysis runs with every measurement, and the old revision's drain
+   * (spec.drain) once the release scales it down.
+   */
+  analysis: { pre: AnalysisRun | null; post: AnalysisRun | null; drain?: AnalysisRun | null };
   /** Canary releases: the steps' progress, background and step analysis. */
   canary: CanaryState | null;
   /** Failed attempts in a row (kept by the runtime): after a bound the release ends Failed. */

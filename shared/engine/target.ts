@@ -18,6 +18,11 @@ export interface BlueGreenStrategy {
   postPromotionAnalysis?: AnalysisRef;
 }
 
+/** spec.drain: analysis templates measured until each says drained, at most maxWaitSeconds. */
+export interface DrainSpec extends AnalysisRef {
+  maxWaitSeconds: number;
+}
+
 export interface EngineTarget {
   name: string;
   /** Bumped by `switchyard apply` whenever the spec changes. */
@@ -49,6 +54,8 @@ export interface EngineTarget {
     dependsOnWaitSeconds?: number;
     /** Release trains: a rollback of this target's release sends its switched dependencies back. */
     rollbackTrain?: boolean;
+    /** Holds the old revision after the switch until these metrics say it has drained. */
+    drain?: DrainSpec;
   };
 }
 

@@ -70,7 +70,7 @@ export const releaseEventDataSchema = z.object({
   reason: z.string().nullable(),
   analysis: z.array(
     z.object({
-      kind: z.enum(['pre', 'post', 'background', 'step']),
+      kind: z.enum(['pre', 'post', 'background', 'step', 'drain']),
       phase: z.enum(['Running', 'Successful', 'Failed', 'Inconclusive']),
       message: z.string().nullable(),
       metrics: z.array(
@@ -124,13 +124,17 @@ function summarise(run: AnalysisRun): AnalysisSummary {
   };
 }
 
-/** The release's analysis runs, pre/post promotion and the canary's background and last step run. */
+/**
+ * The release's analysis runs: pre/post promotion, the canary's background and last step run, the
+ * old revision's drain.
+ */
 export function analysisOf(release: Release): AnalysisSummary[] {
   const runs = [
     release.analysis.pre,
     release.canary?.background ?? null,
     release.canary?.stepRuns.at(-1) ?? null,
     release.analysis.post,
+    release.analysis.drain ?? null,
   ];
   return runs.filter((r): r is AnalysisRun => r !== null).map(summarise);
 }

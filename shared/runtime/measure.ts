@@ -21,6 +21,7 @@ function allRuns(release: Release): NamedRun[] {
   const runs: NamedRun[] = [];
   if (release.analysis?.pre) runs.push({ run: release.analysis.pre, label: 'pre' });
   if (release.analysis?.post) runs.push({ run: release.analysis.post, label: 'post' });
+  if (release.analysis?.drain) runs.push({ run: release.analysis.drain, label: 'drain' });
   if (release.canary?.background) runs.push({ run: release.canary.background, label: 'background' });
   for (const [i, run] of (release.canary?.stepRuns ?? []).entries()) runs.push({ run, label: `step-${i}` });
   return runs;
@@ -33,6 +34,7 @@ export function runningRuns(release: Release): NamedRun[] {
     PostPromotionAnalysis: ['post'],
     Progressing: ['background', 'step'],
     AwaitingPromotion: ['background'],
+    ScalingDown: ['drain'],
   };
   const kinds = measuring[release.phase] ?? [];
   return allRuns(release).filter(({ run }) => run.phase === 'Running' && kinds.includes(run.kind));

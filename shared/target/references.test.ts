@@ -85,4 +85,19 @@ describe('checkTemplateReferences', () => {
       },
     ]);
   });
+
+  it("checks the templates of spec.drain like the strategy's, and defaults its wait to 300 s", () => {
+    const { targets, templates } = parsedOf(
+      file(
+        doc((d) => {
+          d.spec.drain = { templates: [{ templateName: 'connections' }] };
+        }),
+      ),
+    );
+    expect(targets[0]!.spec.drain?.maxWaitSeconds).toBe(300);
+    expect(checkTemplateReferences(targets, templates, new Set(['connections']))).toEqual([]);
+    expect(checkTemplateReferences(targets, templates, new Set()).map((e) => e.path)).toEqual([
+      'documents[0].spec.drain.templates[0].templateName',
+    ]);
+  });
 });

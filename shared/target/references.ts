@@ -22,6 +22,7 @@ function referencesOf(target: ReleaseTarget): { path: PropertyKey[]; templateNam
     ...(canary?.steps ?? []).flatMap((step, i) =>
       'analysis' in step ? refs(step.analysis, ['spec', 'strategy', 'canary', 'steps', i, 'analysis']) : [],
     ),
+    ...refs(target.spec.drain, ['spec', 'drain']),
   ];
 }
 

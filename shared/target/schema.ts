@@ -201,6 +201,21 @@ const strategySchema = z
   )
   .describe('How a new revision is released: blueGreen or canary.');
 
+const drainSchema = analysisRefSchema
+  .extend({
+    maxWaitSeconds: z
+      .int('must be a whole number of seconds')
+      .min(1, 'must be >= 1')
+      .max(3600, 'must be at most 3600 (an hour)')
+      .default(300)
+      .describe(
+        'Longest hold of the old revision: after it, the old revision is scaled down whatever the metrics say (recorded as not drained). Default 300.',
+      ),
+  })
+  .describe(
+    "Long-lived connections (gRPC, WebSockets) keep using the old revision after its Service switched. With drain, the old revision is held after the switch until every metric of these templates is Successful once ({{release.blueRevision}} names it; e.g. its request or connection rate below a threshold), measured every metric's interval, instead of waiting scaleDownDelaySeconds; count and failure limits do not apply. Every measurement is recorded in the release (analysis.drain).",
+  );
+
 const specSchema = z
   .strictObject({
     image: imageSchema,
@@ -257,6 +272,7 @@ const specSchema = z
       .describe(
         'Release trains: when a release of this target rolls back after its dependencies switched, they go back too, in reverse order, by a traffic switch to their old revisions, which they keep warm until this release has ended. Default false: only this release goes back.',
       ),
+    drain: drainSchema.optional(),
   })
   .superRefine(
     (spec, ctx) => {

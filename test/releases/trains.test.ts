@@ -74,6 +74,51 @@ describe('release trains', () => {
     expect((await bff.selector('api'))[revisionLabel]).toBe(dependent.stable!.revision);
   });
 
+  it('a dependency aborted by a human aborts the dependent, naming it; a superseded one too', async () => {
+    const manual = { blueGreen: { autoPromotionEnabled: false } };
+    const backend = await member('tr-gate', manual);
+    const bff = await member('tr-gated', { dependsOn: [backend.name] });
+    await bff.push(2);
+    await backend.push(2);
+    await backend.waitRelease(`${backend.name}-1`, (r) => r.phase === 'AwaitingPromotion');
+    await backend.answer(await backend.control('abort', { reason: 'not today' }));
+    const aborted = await backend.waitRelease(`${backend.name}-1`);
+    expect(aborted.phase).toBe('Aborted');
+    const first = await bff.waitRelease(`${bff.name}-1`);
+    expect(first.phase).toBe('Aborted');
+    expect(first.reason).toMatch(new RegExp(`^aborted: dependency ${aborted.id} (Aborted|RollingBack): `));
+    expect(first.switchedAt).toBeNull();
+
+    // v3 of the backend waits for promote; v4 supersedes it, and the bff's v3 goes with it.
+    await bff.push(3);
+    await backend.push(3);
+    await backend.waitRelease(`${backend.name}-2`, (r) => r.phase === 'AwaitingPromotion');
+    await backend.push(4);
+    const superseded = await backend.waitRelease(`${backend.name}-2`);
+    expect(superseded.phase).toBe('Superseded');
+    const second = await bff.waitRelease(`${bff.name}-2`);
+    expect(second.phase).toBe('Aborted');
+    expect(second.reason).toMatch(new RegExp(`^aborted: dependency ${superseded.id} Superseded`));
+    expect((await bff.selector('api'))[revisionLabel]).toBe(second.stable!.revision);
+  });
+
+  it('a train of canaries: the dependent starts its first weight step only once its dependency switched', async () => {
+    const canary = { canary: { steps: [{ setWeight: 50 }, { pause: { duration: '1s' } }] }, replicas: 2 };
+    const backend = await member('tr-cbe', canary);
+    const bff = await member('tr-cbff', { ...canary, dependsOn: [backend.name] });
+    await bff.push(2);
+    const waiting = await bff.waitRelease(`${bff.name}-1`, (r) => r.phase === 'AwaitingDependencies');
+    expect(waiting.canary?.inForce ?? null).toBeNull();
+    await backend.push(2);
+    const be = await backend.waitRelease(`${backend.name}-1`);
+    const dependent = await bff.waitRelease(`${bff.name}-1`);
+    expect([be.phase, dependent.phase]).toEqual(['Succeeded', 'Succeeded']);
+    // Its first weight step (Progressing) came after the dependency's switch.
+    expect(entered(dependent, 'Progressing')!).toBeGreaterThanOrEqual(be.switchedAt!);
+    expect(dependent.switchedAt!).toBeGreaterThan(be.switchedAt!);
+    expect((await bff.selector('api'))[revisionLabel]).toBe(dependent.candidate!.revision);
+  });
+
   it('a dependency without a release of the version is waited for dependsOnWaitSeconds, then taken as unchanged', async () => {
     const backend = await member('tr-still');
     const bff = await member('tr-alone', { dependsOn: [backend.name] });

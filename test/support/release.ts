@@ -143,6 +143,8 @@ export interface FixtureOptions {
   dependsOn?: string[];
   /** spec.rollbackTrain of the target. */
   rollbackTrain?: boolean;
+  /** spec.drain of the target (its templates in `analysis`). */
+  drain?: Record<string, unknown>;
   /** spec.image.versionGroup of the target (with tagFilter). */
   versionGroup?: number | string;
   /** spec.image.repository (default: `us-docker.pkg.dev/acme/<name>/api`, which the stack's registry serves). */
@@ -224,6 +226,7 @@ export async function releaseFixture(
       ...(opts.access ? { access: opts.access } : {}),
       ...(opts.dependsOn ? { dependsOn: opts.dependsOn } : {}),
       ...(opts.rollbackTrain ? { rollbackTrain: true } : {}),
+      ...(opts.drain ? { drain: opts.drain } : {}),
     } as ReleaseTargetInput['spec'],
   };
   const db = testFirestore(on.projectId, on);

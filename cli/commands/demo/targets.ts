@@ -8,6 +8,9 @@ import { demoNamespace } from './context.ts';
 export const repositories = {
   api: 'us-docker.pkg.dev/switchyard-demo/apps/api',
   web: 'us-docker.pkg.dev/switchyard-demo/apps/web',
+  frontend: 'us-docker.pkg.dev/switchyard-demo/apps/frontend',
+  bff: 'us-docker.pkg.dev/switchyard-demo/apps/bff',
+  backend: 'us-docker.pkg.dev/switchyard-demo/apps/backend',
 } as const;
 
 /** The kubeconfig context of every local stack's cluster. */
@@ -20,6 +23,56 @@ const localContext = 'switchyard-local';
 export function errorRateQuery(job: string): string {
   const of = `job="${job}",image="{{release.image}}"`;
   return `sum(rate(http_requests_total{${of},code=~"5.."}[5m])) / sum(rate(http_requests_total{${of}}[5m]))`;
+}
+
+/** The analysis template of the error ratio of the image under test, passing below 5%. */
+function errorRateTemplate(prometheusUrl: string, job: string) {
+  return {
+    name: 'error-rate',
+    metrics: [
+      {
+        name: 'error-rate',
+        count: 2,
+        interval: '1s',
+        successCondition: 'result[0] < 0.05',
+        failureLimit: 0,
+        provider: { prometheus: { address: prometheusUrl, query: errorRateQuery(job) } },
+      },
+    ],
+  };
+}
+
+/**
+ * The release train's three targets: frontend depends on bff, bff on backend; backend checks its
+ * error rate before it takes traffic. Blue is kept 1 s after each switch.
+ */
+export function trainTargets(prometheusUrl: string, job: string): ReleaseTargetInput[] {
+  const member = (name: 'frontend' | 'bff' | 'backend', dependsOn: string[]): ReleaseTargetInput => ({
+    apiVersion: 'switchyard.dev/v1alpha1',
+    kind: 'ReleaseTarget',
+    metadata: { name, labels: { purpose: 'demo' } },
+    spec: {
+      image: { repository: repositories[name], tagFilter: '^v\\d+$' },
+      cluster: { context: localContext },
+      namespace: demoNamespace,
+      workload: name,
+      progressDeadlineSeconds: 90,
+      ...(dependsOn.length ? { dependsOn } : {}),
+      strategy: {
+        blueGreen: {
+          activeService: name,
+          autoPromotionEnabled: true,
+          scaleDownDelaySeconds: 1,
+          abortScaleDownDelaySeconds: 1,
+          ...(name === 'backend'
+            ? { prePromotionAnalysis: { templates: [{ templateName: 'error-rate' }] } }
+            : {}),
+        },
+      },
+      ...(name === 'backend' ? { analysis: { templates: [errorRateTemplate(prometheusUrl, job)] } } : {}),
+    },
+  });
+  return [member('backend', []), member('bff', ['backend']), member('frontend', ['bff'])];
 }
 
 export function apiTarget(prometheusUrl: string, job: string): ReleaseTargetInput {
