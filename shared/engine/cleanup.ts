@@ -15,6 +15,7 @@ import {
   type StepContext,
   selectedRevision,
 } from './kernel.ts';
+import { isTerminal } from './phase.ts';
 import type { Release, Workload } from './release.ts';
 import { servicesOf, strategyOf } from './target.ts';
 
@@ -49,6 +50,25 @@ export function revisionsToScaleDown(
     )
     .map((r) => r.name)
     .sort();
+}
+
+/**
+ * At rest after a release that ended without switching: the stable revision back at the full size
+ * that release knew, when it is smaller. A replica-ratio canary shrinks the stable revision while
+ * it runs; one given up goes back to full size itself, but one superseded half way leaves that to
+ * its successor, and a successor aborted before it started leaves it undone (its `replicas` is the
+ * full size it took over). Once per ended release: the sweep cleans a workload once after each.
+ */
+export function stableToFullSize(
+  workload: Workload,
+  snapshot: WorkloadSnapshot,
+  last: Release | null,
+): Command[] {
+  const stable = workload.stable;
+  if (workload.inFlight || !stable || !last || !isTerminal(last.phase) || last.switchedAt !== null) return [];
+  const status = snapshot.revisions[stable.revision];
+  if (!status?.exists || status.desired >= last.replicas) return [];
+  return [{ type: 'ScaleRevision', deployment: stable.deployment, replicas: last.replicas }];
 }
 
 /**

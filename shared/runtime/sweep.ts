@@ -3,7 +3,12 @@
 // revisionHistoryLimit of workloads whose last release ended, and publishes release events a dead
 // function left unpublished. With nothing to do it reads three queries and ends.
 
-import { revisionsToRemove, revisionsToScaleDown, servicesToSettle } from '../engine/cleanup.ts';
+import {
+  revisionsToRemove,
+  revisionsToScaleDown,
+  servicesToSettle,
+  stableToFullSize,
+} from '../engine/cleanup.ts';
 import { describeCommand } from '../engine/commands.ts';
 import type { Workload } from '../engine/release.ts';
 import { type EngineTarget, servicesOf, strategyOf } from '../engine/target.ts';
@@ -115,12 +120,23 @@ async function cleanUpWorkload(
   const bg = strategyOf(target);
   const services = servicesOf(target);
   const snapshot = await cluster.snapshot(target.spec.namespace, target.spec.workload, services);
+  const releases = await d.store.releasesOf(target.name, 20);
+  const last = releases.find((r) => r.id === workload.lastRelease) ?? null;
+  const grow = stableToFullSize(workload, snapshot, last);
+  for (const command of grow) {
+    await execute(cluster, target, command);
+    log.info(
+      `sweep: ${describeCommand(command)} (at rest, the stable revision at the size ${last!.id} knew)`,
+    );
+  }
+  // Services are settled on the stable revision only once it is back at its full size.
+  if (grow.length > 0) return { removed: 0, done: false };
   const settle = servicesToSettle(workload, snapshot, bg.activeService);
   for (const command of settle) {
     await execute(cluster, target, command);
     log.info(`sweep: ${describeCommand(command)} (at rest, every Service selects the stable revision)`);
   }
-  const pending = (await d.store.releasesOf(target.name, 20))
+  const pending = releases
     .map((r) => r.cleanup?.deployment)
     .filter((name): name is string => name !== undefined);
   let refused = 0;

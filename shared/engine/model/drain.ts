@@ -97,7 +97,11 @@ function releaseBoundMs(): number {
   const t = timing;
   return (
     2 * t.progressDeadlineSeconds * 1000 +
-    (t.scaleDownDelaySeconds + t.abortScaleDownDelaySeconds + 2 * t.pauseSeconds + t.autoPromotionSeconds) *
+    (t.scaleDownDelaySeconds +
+      t.abortScaleDownDelaySeconds +
+      2 * t.pauseSeconds +
+      t.autoPromotionSeconds +
+      t.drainMaxWaitSeconds) *
       1000 +
     t.leaseMs +
     2 * t.sweepEveryMs +

@@ -103,6 +103,7 @@ const common = {
   start: fc.constantFrom<Scenario['start']>('plain', 'plain', 'adopted', 'history'),
   lag: fc.boolean(),
   hpa: fc.boolean(),
+  drain: fc.boolean(),
 };
 
 const blueGreen = (preview: boolean): fc.Arbitrary<Scenario> =>

@@ -47,6 +47,7 @@ describe('engine model: a quiet release succeeds in every family', () => {
     for (const lag of [false, true]) {
       cases.push(
         { ...base, strategy: 'blueGreen', start, lag },
+        { ...base, strategy: 'blueGreen', start, lag, drain: true },
         { ...base, strategy: 'blueGreen', preview: true, promotion: 'manual', start, lag },
         ...(['gatewayAPI', 'nginx', 'none'] as const).map(
           (router): Scenario => ({ ...base, strategy: 'canary', router, start, lag }),
@@ -56,7 +57,7 @@ describe('engine model: a quiet release succeeds in every family', () => {
   }
   it.each(
     cases.map((s) => [
-      `${s.strategy} ${s.preview ? 'preview ' : ''}${s.router} ${s.start}${s.lag ? ' lag' : ''}`,
+      `${s.strategy} ${s.preview ? 'preview ' : ''}${s.router} ${s.start}${s.lag ? ' lag' : ''}${s.drain ? ' drain' : ''}`,
       s,
     ]),
   )('%s', (_, s) => {

@@ -21,6 +21,11 @@ export interface Scenario {
   lag: boolean;
   /** An HPA targets the serving Deployment. */
   hpa: boolean;
+  /**
+   * spec.drain instead of the scale-down delay. Analysis is not modelled, so its template never
+   * resolves: the old revision is held for the drain's whole wait, then scaled down.
+   */
+  drain?: boolean;
 }
 
 /** Image v1 … v5 of `repo` by digest (v1 runs in the plain Deployment). */
@@ -33,6 +38,7 @@ export const timing = {
   abortScaleDownDelaySeconds: 5,
   autoPromotionSeconds: 10,
   pauseSeconds: 10,
+  drainMaxWaitSeconds: 8,
   /** Deps.leaseMs, inlineWaitMs, sweepLookaheadMs at their config.ts defaults; sweep.ts overdueMs. */
   leaseMs: 45_000,
   inlineWaitMs: 25_000,
@@ -60,6 +66,11 @@ export function targetFor(s: Scenario): EngineTarget {
     progressDeadlineSeconds: timing.progressDeadlineSeconds,
     // Small, so the sweep's revision GC has work in short runs.
     revisionHistoryLimit: 1,
+    ...(s.drain
+      ? {
+          drain: { templates: [{ templateName: 'connections' }], maxWaitSeconds: timing.drainMaxWaitSeconds },
+        }
+      : {}),
   });
 }
 

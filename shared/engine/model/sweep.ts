@@ -1,5 +1,5 @@
 // The minute sweep of the model runtime (runtime/sweep.ts).
-import { revisionsToRemove, revisionsToScaleDown, servicesToSettle } from '../cleanup.ts';
+import { revisionsToRemove, revisionsToScaleDown, servicesToSettle, stableToFullSize } from '../cleanup.ts';
 import { issue } from './invariants.ts';
 import { timing } from './scenario.ts';
 import type { SystemState } from './state.ts';
@@ -21,6 +21,10 @@ export function sweep(sys: SystemState): void {
   if (!w.gcPending || w.inFlight) return;
   const snapshot = sys.cluster.snapshot(sys.services);
   try {
+    const last = w.lastRelease ? (sys.releases.get(w.lastRelease) ?? null) : null;
+    const grow = stableToFullSize(w, snapshot, last);
+    for (const command of grow) issue(sys, command, null, 'sweep');
+    if (grow.length > 0) return;
     const settle = servicesToSettle(w, snapshot, sys.services[0]!);
     for (const command of settle) issue(sys, command, null, 'sweep');
     const pending = [...sys.releases.values()]
