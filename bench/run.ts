@@ -1,4 +1,4 @@
-// npm run bench -- [--out report.json] [--releases 20] [--keep]
+// npm run bench -- [--out report.json] [--releases 20] [--trains 5] [--keep]
 //
 // Runs blue-green releases (no analysis, zero delays) one after another on the local stack and
 // reports: time from push published to active Service switched, publish-to-start time of every step
@@ -22,11 +22,13 @@ import type { InvocationMetrics } from '../shared/runtime/metrics.ts';
 import { TargetStore } from '../shared/target/store.ts';
 import { validateReleaseTarget } from '../shared/target/validate.ts';
 import { stepNames } from '../shared/topology.ts';
+import { benchTrains } from './train.ts';
 
 const { values: args } = parseArgs({
   options: {
     out: { type: 'string' },
     releases: { type: 'string', default: '20' },
+    trains: { type: 'string', default: '5' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -149,6 +151,14 @@ try {
     if (waited && fired) lateness.push(fired.at - (waited.at + timerSeconds * 1000));
   }
   say(`timers: fired ${lateness.map((l) => `${l} ms`).join(', ')} after their due time`);
+  const trains = await benchTrains(
+    { db, store, core, apps, registryUrl: status.registryUrl!, name },
+    Number(args.trains),
+  );
+  for (const t of trains)
+    say(
+      `train ${t.version}: last push -> last switch ${t.lastPushToLastSwitchMs} ms, first -> last switch ${t.firstToLastSwitchMs} ms`,
+    );
   // Let the last cost lines reach the logs (release events are delivered after the release ends).
   await new Promise((r) => setTimeout(r, 3000));
 
@@ -193,6 +203,12 @@ try {
     pushToSucceededMs: stats(measured.map((m) => m.release.updatedAt - m.publishedAt)),
     stepHopMs: stats(hops),
     timerLatenessMs: stats(lateness),
+    trains: {
+      trains: trains.length,
+      failedReleases: trains.reduce((a, t) => a + t.failed, 0),
+      lastPushToLastSwitchMs: stats(trains.map((t) => t.lastPushToLastSwitchMs)),
+      firstToLastSwitchMs: stats(trains.map((t) => t.firstToLastSwitchMs)),
+    },
     perRelease: {
       functionInvocations: mine.length / measured.length,
       invocationsByFunction: byFunction,
@@ -207,12 +223,13 @@ try {
       'One target, releases one after another, no analysis, scaleDownDelaySeconds 0, on the local stack (2 cores).',
       "pubsubPublishes counts Switchyard's own hand-overs and release events; the push is the bench's upload of the image's manifest to the stack's registry, whose notification the stack turns into Artifact Registry's message.",
       `timerLatenessMs: ${timerReleases} more releases with autoPromotionSeconds ${timerSeconds}: due time to the timer's transition.`,
+      'trains: three targets frontend -> bff -> backend (each depends on the next), each version pushed frontend first and backend last; lastPushToLastSwitchMs: the backend push to the frontend switch; firstToLastSwitchMs: backend switch to frontend switch.',
     ],
   };
   const text = `${JSON.stringify(report, null, 2)}\n`;
   if (args.out) writeFileSync(args.out, text);
   process.stdout.write(text);
-  if (report.failed > 0) process.exitCode = 1;
+  if (report.failed > 0 || report.trains.failedReleases > 0) process.exitCode = 1;
 } finally {
   await pubsub.close();
   await db.terminate();

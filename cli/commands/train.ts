@@ -3,6 +3,7 @@
 // for. `promote --train` and `abort --train` (control.ts) act on every release of one.
 import { Command, Option } from 'commander';
 import type { Release } from '../../shared/engine/release.ts';
+import { inTrain } from '../../shared/engine/train-graph.ts';
 import type { Backend } from '../backend.ts';
 import { withBackend } from '../backend.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
@@ -25,9 +26,7 @@ async function readTrains(b: Backend): Promise<{ targets: TrainTarget[]; release
     name: s.target.metadata.name,
     dependsOn: s.target.spec.dependsOn ?? [],
   }));
-  const inTrains = targets.filter(
-    (t) => t.dependsOn.length > 0 || targets.some((x) => x.dependsOn.includes(t.name)),
-  );
+  const inTrains = targets.filter((t) => inTrain(t.name, targets));
   const releases = new Map(
     await Promise.all(
       inTrains.map(async (t) => [t.name, await b.store.releasesOf(t.name, releasesPerTarget)] as const),

@@ -3,14 +3,11 @@
 // stored targets and their recent releases.
 import { isTerminal, type Phase } from '../../shared/engine/phase.ts';
 import type { Release } from '../../shared/engine/release.ts';
+import { connected, inTrain, type TrainTarget, trainDepths } from '../../shared/engine/train-graph.ts';
 import { trainVersion } from '../../shared/engine/trains.ts';
 import { age, localIso, table } from '../output.ts';
 
-/** What a train needs of a stored target: its name and its dependencies. */
-export interface TrainTarget {
-  name: string;
-  dependsOn: string[];
-}
+export type { TrainTarget };
 
 export interface TrainMember {
   target: string;
@@ -52,23 +49,13 @@ export function buildTrain(
   if (ofVersion.size === 0) return null;
   const names = connected([...ofVersion.keys()], targets);
   const byName = new Map(targets.map((t) => [t.name, t]));
-  const order = new Map<string, number>();
-  const depth = (n: string, seen: Set<string>): number => {
-    const known = order.get(n);
-    if (known !== undefined) return known;
-    if (seen.has(n)) return 1; // no cycle is stored; guard all the same
-    seen.add(n);
-    const deps = (byName.get(n)?.dependsOn ?? []).filter((d) => names.has(d));
-    const d = deps.length === 0 ? 1 : 1 + Math.max(...deps.map((x) => depth(x, seen)));
-    order.set(n, d);
-    return d;
-  };
+  const order = trainDepths(names, targets);
   const members = [...names]
     .map((n): TrainMember => {
       const r = ofVersion.get(n);
       return {
         target: n,
-        order: depth(n, new Set()),
+        order: order.get(n) ?? 1,
         dependsOn: (byName.get(n)?.dependsOn ?? []).filter((d) => names.has(d)),
         release: r
           ? {
@@ -88,25 +75,6 @@ export function buildTrain(
   return { version, members, ended };
 }
 
-function dependedOn(name: string, targets: readonly TrainTarget[]): boolean {
-  return targets.some((t) => t.dependsOn.includes(name));
-}
-
-/** The targets reachable from `start` over dependsOn edges taken both ways. */
-function connected(start: string[], targets: readonly TrainTarget[]): Set<string> {
-  const seen = new Set<string>();
-  const todo = [...start];
-  while (todo.length > 0) {
-    const n = todo.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    const t = targets.find((x) => x.name === n);
-    for (const d of t?.dependsOn ?? []) todo.push(d);
-    for (const x of targets) if (x.dependsOn.includes(n)) todo.push(x.name);
-  }
-  return seen;
-}
-
 /**
  * The versions with a release of a target that is in a train (it depends on a target, or one
  * depends on it), newest first, at most `limit`.
@@ -118,7 +86,7 @@ export function trainVersions(
 ): { version: string; newest: number }[] {
   const newest = new Map<string, number>();
   for (const t of targets) {
-    if (t.dependsOn.length === 0 && !dependedOn(t.name, targets)) continue;
+    if (!inTrain(t.name, targets)) continue;
     for (const r of releasesOf.get(t.name) ?? []) {
       const v = trainVersion(r);
       if (v) newest.set(v, Math.max(newest.get(v) ?? 0, r.createdAt));

@@ -23,7 +23,7 @@ import {
 import type { Phase } from './phase.ts';
 import type { RevisionRef } from './release.ts';
 import { type BlueGreenStrategy, servicesOf, strategyOf } from './target.ts';
-import { awaitingDependencies, trainAfterSwitch } from './trains.ts';
+import { awaitingDependencies, trainAfterSwitch, trainFailed } from './trains.ts';
 
 type PhaseStep = (ctx: RunningContext) => Decision;
 
@@ -46,6 +46,8 @@ const problemOf = (status: { problem?: string } | undefined, format: (p: string)
   status?.problem ? format(status.problem) : '';
 
 function deployingGreen(ctx: RunningContext): Decision {
+  const failed = trainFailed(ctx);
+  if (failed) return failed;
   const { release, target } = ctx;
   const green = release.candidate;
   const status = ctx.obs.snapshot.revisions[green.revision];
@@ -70,12 +72,13 @@ function deployingGreen(ctx: RunningContext): Decision {
  * pre-promotion analysis of a train's member runs against its dependencies' new versions.
  */
 function prePromotion(ctx: RunningContext): Decision {
-  return previewReady(ctx) ?? awaitingDependencies(ctx) ?? preAnalysis(ctx);
+  return trainFailed(ctx) ?? previewReady(ctx) ?? awaitingDependencies(ctx) ?? preAnalysis(ctx);
 }
 
 /** AwaitingDependencies: the candidate kept ready while the train's dependencies switch, then its checks. */
 function awaitingTrain(ctx: RunningContext): Decision {
   return (
+    trainFailed(ctx) ??
     previewReady(ctx) ??
     awaitingDependencies(ctx) ??
     go(ctx, { phase: 'PrePromotionAnalysis', reason: null, wakeIn: 0, cause: 'train' })

@@ -29,7 +29,7 @@ import {
 } from './kernel.ts';
 import type { Phase } from './phase.ts';
 import type { CanaryStrategy } from './target.ts';
-import { awaitingDependencies } from './trains.ts';
+import { awaitingDependencies, trainFailed } from './trains.ts';
 
 const phases: Partial<Record<Phase, (c: Canary) => Decision>> = {
   DeployingGreen: deployingCanary,
@@ -47,12 +47,12 @@ export function decideCanary(ctx: RunningContext, canary: CanaryStrategy): Decis
 
 /** DeployingGreen: the canary revision ready, the split's ground cleared, the canary Service on it. */
 function deployingCanary(c: Canary): Decision {
-  return canaryUp(c) ?? othersGone(c) ?? awaitingDependencies(c) ?? canaryServiceOn(c);
+  return trainFailed(c) ?? canaryUp(c) ?? othersGone(c) ?? awaitingDependencies(c) ?? canaryServiceOn(c);
 }
 
 /** AwaitingDependencies (release trains): the first weight step only once the dependencies switched. */
 function awaitingTrain(c: Canary): Decision {
-  return canaryUp(c) ?? awaitingDependencies(c) ?? canaryServiceOn(c);
+  return trainFailed(c) ?? canaryUp(c) ?? awaitingDependencies(c) ?? canaryServiceOn(c);
 }
 
 function canaryUp(c: Canary): Decision | null {

@@ -8,7 +8,7 @@ import { blueGreenTarget, canaryTarget, digest, pushImage } from './model/fixtur
 import { Cluster, drive, step } from './model/hand-cluster.ts';
 import { emptyWorkload, type Release, type Workload } from './release.ts';
 import type { EngineTarget } from './target.ts';
-import { defaultDependsOnWaitSeconds } from './trains.ts';
+import { defaultDependsOnWaitSeconds, trainBackstopMs, wakesTrain } from './trains.ts';
 
 /** The cluster, and what the runtime read of the dependencies' releases of the version. */
 class TrainCluster extends Cluster {
@@ -61,7 +61,7 @@ describe('release trains: awaitingDependencies', () => {
     c.dependencies = [backend('Switching')];
     const waiting = until(t, c, at, (r) => r.phase !== 'AwaitingDependencies');
     expect(waiting.release.phase).toBe('AwaitingDependencies');
-    expect(waiting.release.reason).toBe('waiting for backend-7 (Switching) (release train v2)');
+    expect(waiting.release.reason).toBe('waiting for backend-7 (release train v2)');
     expect(waiting.release.switchedAt).toBeNull();
     const candidate = waiting.release.candidate!;
     expect(c.revisions[candidate.revision]?.ready).toBe(3);
@@ -80,6 +80,30 @@ describe('release trains: awaitingDependencies', () => {
     expect(c.selectors.api?.['switchyard.dev/revision']).toBe(candidate.revision);
   });
 
+  it('looks again by itself only every trainBackstopMs (the train wakes it), sooner when a wait for a missing release ends', () => {
+    const t = member();
+    const c = new TrainCluster(t);
+    const at = pushed(t, c);
+    c.dependencies = [backend('PrePromotionAnalysis')];
+    const waiting = until(t, c, at, (r) => r.phase !== 'AwaitingDependencies');
+    expect(waiting.release.wake!.at - waiting.now).toBe(trainBackstopMs);
+    // No release of the dependency yet: the look comes when the wait for one is over.
+    c.dependencies = [backend(null)];
+    const nearEnd = waiting.release.createdAt + defaultDependsOnWaitSeconds * 1000 - 3000;
+    const late = step(t, c, waiting.release, waiting.workload, nearEnd);
+    expect(late.release.wake!.at).toBe(waiting.release.createdAt + defaultDependsOnWaitSeconds * 1000);
+  });
+
+  it('wakesTrain: the transitions the other members act on', () => {
+    expect(wakesTrain('PostPromotionAnalysis', 'ScalingDown')).toBe(true);
+    expect(wakesTrain('Switching', 'RollingBack')).toBe(true);
+    expect(wakesTrain('RollingBack', 'Aborted')).toBe(true);
+    expect(wakesTrain('ScalingDown', 'Succeeded')).toBe(true);
+    expect(wakesTrain(null, 'Pending')).toBe(true);
+    expect(wakesTrain('DeployingGreen', 'AwaitingDependencies')).toBe(false);
+    expect(wakesTrain('ScalingDown', 'ScalingDown')).toBe(false);
+  });
+
   it('a dependency that rolled back aborts it before it takes traffic, with the cause', () => {
     const t = member();
     const c = new TrainCluster(t);
@@ -94,6 +118,24 @@ describe('release trains: awaitingDependencies', () => {
     );
     expect(done.release.switchedAt).toBeNull();
     expect(c.selectors.api?.['switchyard.dev/revision']).toBe(done.release.stable!.revision);
+  });
+
+  it('a dependency that fails aborts it at once, also while its own candidate is still coming up', () => {
+    const t = member();
+    const c = new TrainCluster(t);
+    const at = pushed(t, c);
+    c.dependencies = [backend('DeployingGreen')];
+    c.instant = false; // the candidate's pods never get ready
+    const deploying = until(t, c, at, (r) => r.phase !== 'DeployingGreen', 5);
+    expect(deploying.release.phase).toBe('DeployingGreen');
+    c.dependencies = [backend('RollingBack', 'pre-promotion analysis failed: error-rate')];
+    const done = drive(t, c, deploying.release, deploying.workload, deploying.now);
+    expect(done.release.phase).toBe('Aborted');
+    expect(done.release.reason).toBe(
+      'aborted: dependency backend-7 RollingBack: pre-promotion analysis failed: error-rate',
+    );
+    // Long before its progress deadline would have ended it.
+    expect(done.now - at.now).toBeLessThan(t.spec.progressDeadlineSeconds * 1000);
   });
 
   it('a dependency with no release of the version is waited for dependsOnWaitSeconds, then counts as unchanged', () => {
@@ -157,7 +199,7 @@ describe('release trains: a switched dependency (trainAfterSwitch)', () => {
     expect(held.release.phase).toBe('ScalingDown');
     expect(held.now - held.release.switchedAt!).toBeGreaterThan(30_000);
     expect(held.release.reason).toBe(
-      `keeping ${held.release.stable!.deployment} warm for release train v2: frontend-4 (PrePromotionAnalysis) may still roll back`,
+      `keeping ${held.release.stable!.deployment} warm for release train v2: frontend-4 may still roll back`,
     );
     expect(c.revisions[held.release.stable!.revision]?.ready).toBe(3);
 
@@ -216,10 +258,10 @@ describe('release trains: a switched dependency (trainAfterSwitch)', () => {
     c.dependents = [frontend(null)];
     const at = pushed(t, c);
     const scaling = until(t, c, at, (r) => r.phase !== 'ScalingDown');
-    const held = until(t, c, scaling, () => true, 3);
-    expect(held.release.reason).toContain('a release of frontend may still roll back');
-    const done = drive(t, c, held.release, held.workload, held.now);
+    const done = drive(t, c, scaling.release, scaling.workload, scaling.now);
     expect(done.release.phase).toBe('Succeeded');
+    const held = done.release.history.find((h) => h.reason?.includes('may still roll back'));
+    expect(held?.reason).toContain('a release of frontend may still roll back');
     expect(done.release.updatedAt - done.release.switchedAt!).toBeGreaterThanOrEqual(60_000);
   });
 });

@@ -9,11 +9,10 @@ import {
   type DependencyRelease,
   type DependentRelease,
   go,
-  poll,
   type RunningContext,
   wait,
 } from './kernel.ts';
-import { isTerminal } from './phase.ts';
+import { isTerminal, type Phase } from './phase.ts';
 import type { Release } from './release.ts';
 import type { EngineTarget } from './target.ts';
 
@@ -23,6 +22,29 @@ import type { EngineTarget } from './target.ts';
  * After that the dependency is taken to be unchanged in this version and the release goes on.
  */
 export const defaultDependsOnWaitSeconds = 300;
+
+/**
+ * How often a member waiting on others of its train looks again by itself. The others wake it when
+ * they switch or end (shared/runtime/train-wake.ts); this look only covers a wake-up that was lost.
+ * Longer than the runtime's inline wait (25 s by default), so no invocation sleeps for it (a
+ * sleeping invocation holds a delivery slot of its subscription): the sweep fires it.
+ */
+export const trainBackstopMs = 30_000;
+
+/**
+ * Whether a transition to `to` is one the other members of the release's train act on: a release
+ * created (what they wait for now has a name), a switch that passed its checks (ScalingDown), a
+ * rollback, an end. Their releases are woken for it.
+ */
+export function wakesTrain(from: Phase | null, to: Phase): boolean {
+  if (from === to) return false;
+  return from === null || to === 'ScalingDown' || to === 'RollingBack' || isTerminal(to);
+}
+
+/** The next look of a train wait: the backstop, or sooner when a wait for a missing release ends. */
+function trainWake(now: number, deadlines: number[]): number {
+  return Math.max(0, Math.min(now + trainBackstopMs, ...deadlines) - now);
+}
 
 /** The version a tag of the target stands for: its versionGroup's text, or the whole tag. */
 export function versionOf(target: EngineTarget, tag: string): string {
@@ -34,35 +56,65 @@ export function trainVersion(release: Pick<Release, 'tag' | 'version'>): string 
   return release.version ?? release.tag;
 }
 
+/**
+ * A dependency whose release of the version ended without switching (or is rolling back) aborts the
+ * release at once, wherever it is before its switch: also while its own candidate is still coming
+ * up, which may never happen. Null otherwise.
+ */
+export function trainFailed(ctx: RunningContext): Decision | null {
+  const failed = dependencyStates(ctx).find((s) => s.kind === 'failed');
+  return failed ? abortFor(ctx, failed.why) : null;
+}
+
 /** Null when the release may take traffic now; else the wait in AwaitingDependencies, or the abort. */
 export function awaitingDependencies(ctx: RunningContext): Decision | null {
   const { release, target, now } = ctx;
-  const names = target.spec.dependsOn ?? [];
-  const version = trainVersion(release);
-  if (names.length === 0 || !version) return null;
-  const seen = new Map((ctx.obs.dependencies ?? []).map((d) => [d.target, d.release]));
-  const waitMs = (target.spec.dependsOnWaitSeconds ?? defaultDependsOnWaitSeconds) * 1000;
-  const waits: string[] = [];
-  for (const name of names) {
-    const state = stateOf(name, seen.get(name) ?? null, now >= release.createdAt + waitMs);
-    if (state.kind === 'failed') return abortFor(ctx, state.why);
-    if (state.kind === 'waiting') waits.push(state.why);
-  }
+  const states = dependencyStates(ctx);
+  const failed = states.find((s) => s.kind === 'failed');
+  if (failed) return abortFor(ctx, failed.why);
+  const waits = states.filter((s) => s.kind === 'waiting');
   if (waits.length === 0) return null;
-  const reason = `waiting for ${waits.join(', ')} (release train ${version})`;
-  return go(ctx, { phase: 'AwaitingDependencies', reason, wakeIn: poll(release, now), cause: 'train' });
+  const waitMs = (target.spec.dependsOnWaitSeconds ?? defaultDependsOnWaitSeconds) * 1000;
+  const deadlines = waits.filter((s) => s.missing).map(() => release.createdAt + waitMs);
+  const reason = `waiting for ${waits.map((s) => s.why).join(', ')} (release train ${trainVersion(release)})`;
+  return go(ctx, {
+    phase: 'AwaitingDependencies',
+    reason,
+    wakeIn: trainWake(now, deadlines),
+    cause: 'train',
+  });
 }
 
-type DependencyState = { kind: 'switched' } | { kind: 'waiting' | 'failed'; why: string };
+/** What each dependency's release of the version means for this release (none outside a train). */
+function dependencyStates(ctx: RunningContext): DependencyState[] {
+  const { release, target, now } = ctx;
+  const names = target.spec.dependsOn ?? [];
+  if (names.length === 0 || !trainVersion(release)) return [];
+  const seen = new Map((ctx.obs.dependencies ?? []).map((d) => [d.target, d.release]));
+  const waitMs = (target.spec.dependsOnWaitSeconds ?? defaultDependsOnWaitSeconds) * 1000;
+  return names.map((name) => stateOf(name, seen.get(name) ?? null, now >= release.createdAt + waitMs));
+}
+
+type DependencyState =
+  | { kind: 'switched' }
+  | { kind: 'failed'; why: string }
+  /** missing: the dependency has no release of the version yet. */
+  | { kind: 'waiting'; why: string; missing?: boolean };
 
 function stateOf(name: string, r: DependencyRelease['release'], waitedLongEnough: boolean): DependencyState {
-  if (!r) return waitedLongEnough ? { kind: 'switched' } : { kind: 'waiting', why: `a release of ${name}` };
+  if (!r) {
+    return waitedLongEnough
+      ? { kind: 'switched' }
+      : { kind: 'waiting', why: `a release of ${name}`, missing: true };
+  }
   // Switched and past its post-promotion analysis: ScalingDown comes after it, Succeeded at the end.
   if (r.phase === 'Succeeded' || r.phase === 'ScalingDown') return { kind: 'switched' };
   if (isTerminal(r.phase) || r.phase === 'RollingBack') {
     return { kind: 'failed', why: `${r.id} ${r.phase}${r.reason ? `: ${r.reason}` : ''}` };
   }
-  return { kind: 'waiting', why: `${r.id} (${r.phase})` };
+  // Its phase is not part of the reason: `switchyard train get` shows it live, and a reason that
+  // followed each of its phases would put an entry in this release's history for every one.
+  return { kind: 'waiting', why: r.id };
 }
 
 /** A dependency of the train did not switch: this release ends Aborted before it takes traffic. */
@@ -100,11 +152,13 @@ export function trainAfterSwitch(ctx: RunningContext): Decision | null {
     });
   }
   const switchedAt = release.switchedAt ?? release.phaseSince;
-  const holds = dependents.filter((d) => d.holds && mayStillFail(d, switchedAt, now)).map(describe);
-  if (holds.length === 0) return null;
+  const holding = dependents.filter((d) => d.holds && mayStillFail(d, switchedAt, now));
+  if (holding.length === 0) return null;
+  const deadlines = holding.filter((d) => !d.release).map((d) => switchedAt + d.waitSeconds * 1000);
   return wait(
     ctx,
-    `keeping ${release.stable.deployment} warm for release train ${version}: ${holds.join(', ')} may still roll back`,
+    `keeping ${release.stable.deployment} warm for release train ${version}: ${holding.map(describe).join(', ')} may still roll back`,
+    trainWake(now, deadlines),
   );
 }
 
@@ -119,5 +173,5 @@ function mayStillFail(d: DependentRelease, switchedAt: number, now: number): boo
 }
 
 function describe(d: DependentRelease): string {
-  return d.release ? `${d.release.id} (${d.release.phase})` : `a release of ${d.target}`;
+  return d.release ? d.release.id : `a release of ${d.target}`;
 }

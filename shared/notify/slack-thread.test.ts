@@ -2,11 +2,12 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEgressAllow } from '../egress/policy.ts';
+import { dependencyOrder } from '../engine/train-graph.ts';
 import type { DeliveryOptions } from './deliver.ts';
 import type { ReleaseEventData } from './event.ts';
 import { notificationsSchema } from './schema.ts';
 import { botToken, postMessage, slackAnswer } from './slack-api.ts';
-import { broadcast, dependencyOrder, postMessageBody, threadOf, threadRecordId } from './slack-thread.ts';
+import { broadcast, postMessageBody, threadOf, threadRecordId } from './slack-thread.ts';
 
 const event = (over: Partial<ReleaseEventData> = {}): ReleaseEventData => ({
   releaseId: 'api-3',

@@ -5,37 +5,9 @@
 // posts the parent, is shared/runtime/slack-threads.ts.
 import { createHash } from 'node:crypto';
 import { failurePhases } from '../engine/phase.ts';
+
 import type { ReleaseEventData } from './event.ts';
 import { escapeMrkdwn, type SlackMessage, versionOf } from './slack.ts';
-
-/** A stored target as a train sees it: its name and what it depends on. */
-export interface TrainTarget {
-  name: string;
-  dependsOn: readonly string[];
-}
-
-/**
- * The names of `targets` (a train: one connected component of the dependsOn graph) in dependency
- * order: each target after every member it depends on, ties by name, as `switchyard train` lists them.
- */
-export function dependencyOrder(targets: readonly TrainTarget[]): string[] {
-  const byName = new Map(targets.map((t) => [t.name, t]));
-  const depths = new Map<string, number>();
-  const depth = (name: string, path: ReadonlySet<string>): number => {
-    const known = depths.get(name);
-    if (known !== undefined) return known;
-    // A cycle is refused when targets are applied; a stored one must still not loop here.
-    const deps = (byName.get(name)?.dependsOn ?? []).filter((d) => byName.has(d) && !path.has(d));
-    const inner = new Set([...path, name]);
-    const d = deps.length === 0 ? 1 : 1 + Math.max(...deps.map((x) => depth(x, inner)));
-    depths.set(name, d);
-    return d;
-  };
-  return [...byName.keys()]
-    .map((name) => ({ name, depth: depth(name, new Set()) }))
-    .sort((a, b) => a.depth - b.depth || a.name.localeCompare(b.name))
-    .map((m) => m.name);
-}
 
 /** The thread an event goes into: what identifies it within a channel, and the message that starts it. */
 export interface SlackThread {

@@ -10,12 +10,22 @@ import type { Cluster } from '../kubernetes/types.ts';
 import { releaseEvent } from '../notify/event.ts';
 import type { Deps } from './deps.ts';
 import { count } from './metrics.ts';
+import { wakeTrain } from './train-wake.ts';
 
-/** Publishes the release's unpublished history entries; failures are logged, never thrown. */
+/**
+ * After a commit: wakes the members of the release's train that act on its new history entries
+ * (train-wake.ts), then publishes those entries. Failures are logged, never thrown.
+ */
 export async function announce(d: Deps, release: Release): Promise<number> {
   const from = release.announced ?? 0;
+  if (release.history.length <= from) return 0;
+  await wakeTrain(d, release, from);
+  return publishEvents(d, release, from);
+}
+
+/** Publishes the release's history entries from index `from` on, and records how far it got. */
+async function publishEvents(d: Deps, release: Release, from: number): Promise<number> {
   const upto = release.history.length;
-  if (upto <= from) return 0;
   const topic = d.pubsub.topic(d.topology.eventsTopic);
   try {
     for (let index = from; index < upto; index++) {

@@ -13,6 +13,7 @@ import { TargetStore } from '../target/store.ts';
 import type { Deps } from './deps.ts';
 import { takeMeasurements } from './measure.ts';
 import { observeRoute, type Routing, routingFor } from './routing.ts';
+import { releaseOfVersion } from './train-wake.ts';
 
 /** What a step saw, and the connections it acts through. */
 export interface Seen {
@@ -130,10 +131,6 @@ function downstreamRollback(d: Deps, seen: Set<string>) {
     return result;
   };
   return walk;
-}
-
-async function releaseOfVersion(d: Deps, target: string, version: string): Promise<Release | undefined> {
-  return (await d.store.releasesOf(target, 20)).find((r) => trainVersion(r) === version);
 }
 
 /** Reads what the decision needs: the workload's objects and the Services' endpoints. */

@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DocumentReference, Timestamp } from '@google-cloud/firestore';
 import { recordExpiry, type Store } from '../adapters/store.ts';
+import { dependencyOrder, type TrainTarget } from '../engine/train-graph.ts';
 import type { DeliveryResult } from '../notify/deliver.ts';
 import type { ReleaseEvent } from '../notify/event.ts';
 import type { SlackTokenNotifier } from '../notify/schema.ts';
@@ -15,10 +16,8 @@ import { slackMessage } from '../notify/slack.ts';
 import { type PostedMessage, postMessage } from '../notify/slack-api.ts';
 import {
   broadcast,
-  dependencyOrder,
   postMessageBody,
   type SlackThread,
-  type TrainTarget,
   threadOf,
   threadRecordId,
 } from '../notify/slack-thread.ts';

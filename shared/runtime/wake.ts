@@ -24,6 +24,15 @@ export async function dispatchWake(d: Deps, release: Release): Promise<void> {
 export async function fire(d: Deps, release: Pick<Release, 'id' | 'target'>, wake: Wake): Promise<void> {
   const delay = wake.at - d.now();
   if (delay > 0) await sleep(delay);
+  await publishStep(d, release, wake);
+}
+
+/** Publishes the step message of a wake-up now. */
+export async function publishStep(
+  d: Deps,
+  release: Pick<Release, 'id' | 'target'>,
+  wake: Wake,
+): Promise<void> {
   const msg: StepMessage = {
     kind: 'step',
     releaseId: release.id,

@@ -31,7 +31,11 @@ describe('switchyard train', () => {
     await bff.push(2, { tag: v });
     await backend.push(2, { tag: v });
     await backend.waitRelease(`${backend.name}-1`, (r) => r.phase === 'AwaitingPromotion');
-    await bff.waitRelease(`${bff.name}-1`, (r) => r.phase === 'AwaitingDependencies');
+    // Woken when the backend's release was created, it names the release it waits for.
+    await bff.waitRelease(
+      `${bff.name}-1`,
+      (r) => r.phase === 'AwaitingDependencies' && r.reason?.includes(`${backend.name}-1`) === true,
+    );
 
     const drawn = await switchyard(['train', 'get', v]);
     expect(drawn.code, drawn.stderr).toBe(0);
@@ -40,7 +44,7 @@ describe('switchyard train', () => {
     expect(lines[2]).toMatch(new RegExp(`^1 +${backend.name} +${backend.name}-1 +AwaitingPromotion +- +- `));
     expect(lines[3]).toMatch(
       new RegExp(
-        `^2 +${bff.name} +${bff.name}-1 +AwaitingDependencies +- +${backend.name} +waiting for ${backend.name}-1 \\(AwaitingPromotion\\)`,
+        `^2 +${bff.name} +${bff.name}-1 +AwaitingDependencies +- +${backend.name} +waiting for ${backend.name}-1 \\(release train ${v}\\)`,
       ),
     );
 

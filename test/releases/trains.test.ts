@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalStack } from '../../infra/local/stack.ts';
 import type { Release } from '../../shared/engine/release.ts';
+import { trainBackstopMs } from '../../shared/engine/trains.ts';
 import { TargetStore } from '../../shared/target/store.ts';
 import { validateReleaseTarget } from '../../shared/target/validate.ts';
 import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
@@ -55,6 +56,9 @@ describe('release trains', () => {
     expect(dependent.switchedAt).toBeGreaterThan(be.switchedAt!);
     // Its checks (PrePromotionAnalysis) came after the dependency's switch, not before.
     expect(entered(dependent, 'PrePromotionAnalysis')!).toBeGreaterThanOrEqual(be.switchedAt!);
+    // Woken by the dependency as it went on to ScalingDown, not by its own slow look (the backstop).
+    const woken = entered(dependent, 'PrePromotionAnalysis')! - entered(be, 'ScalingDown')!;
+    expect(woken).toBeLessThan(trainBackstopMs);
     expect((await bff.selector('api'))[revisionLabel]).toBe(dependent.candidate!.revision);
   });
 
