@@ -108,6 +108,11 @@ interface ReleaseFields {
   cleanup: { deployment: string; at: number; action: 'scale-down' | 'delete' } | null;
   /** Set once a cleanup has moved Services and routes off the revision it removes. */
   cleanupRouted?: boolean;
+  /**
+   * Release trains: its target depended on others, or others on it, when the release was made (by
+   * a push); then its transitions wake the other members of its train (shared/runtime/train-wake.ts).
+   */
+  inTrain?: boolean;
   /** For `undo`: the earlier revision to bring back. */
   undoTo: RevisionRef | null;
   /**

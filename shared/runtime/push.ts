@@ -5,6 +5,7 @@ import { marked, type PushRecord, recordExpiry } from '../adapters/store.ts';
 import { decide } from '../engine/decide.ts';
 import { parsePush, refusal } from '../engine/intake.ts';
 import type { Release } from '../engine/release.ts';
+import type { EngineTarget } from '../engine/target.ts';
 import { artifactRegistryMessage, describeIssues } from '../messages.ts';
 import { RegistryUnavailableError } from '../registry/check.ts';
 import { installationRegistry, type RegistryVerifier } from '../registry/installation.ts';
@@ -104,6 +105,7 @@ export async function runPush(
       throw err;
     }
   }
+  const inTrain = await trainMembership(d, targets);
   const results: PushResult[] = [];
   for (const t of targets) {
     const toWake: Release[] = [];
@@ -127,7 +129,10 @@ export async function runPush(
         if (outcome.kind === 'ignored') {
           r = { target: t.name, outcome: 'ignored', reason: outcome.reason, releaseId: null };
         } else {
-          const release = planWake(d, outcome.release);
+          const release = planWake(
+            d,
+            inTrain.has(t.name) ? { ...outcome.release, inTrain: true } : outcome.release,
+          );
           tx.create(d.store.releaseRef(release.id), marked(release));
           for (const old of outcome.superseded) {
             const planned = planWake(d, old);
@@ -164,4 +169,17 @@ export async function runPush(
     results.push(result);
   }
   return results;
+}
+
+/**
+ * The targets of `targets` in a release train (they depend on a target, or one depends on them):
+ * their releases say so (inTrain), so only those wake the other members of their train.
+ */
+async function trainMembership(d: Deps, targets: EngineTarget[]): Promise<Set<string>> {
+  const inTrain = await Promise.all(
+    targets.map(
+      async (t) => (t.spec.dependsOn?.length ?? 0) > 0 || (await d.store.dependentsOf(t.name)).length > 0,
+    ),
+  );
+  return new Set(targets.filter((_, i) => inTrain[i]).map((t) => t.name));
 }

@@ -26,6 +26,7 @@ export async function releaseOfVersion(
  */
 export async function wakeTrain(d: Deps, release: Release, from: number): Promise<void> {
   const version = trainVersion(release);
+  if (!release.inTrain) return;
   const acted = release.history.slice(from).some((h) => wakesTrain(h.from, h.to));
   if (!version || !acted) return;
   try {
