@@ -4,11 +4,10 @@
 import { connect as tcpConnect } from 'node:net';
 import type { Firestore } from '@google-cloud/firestore';
 import type { PubSub } from '@google-cloud/pubsub';
-import { firestoreClient, pubsubClient } from '../shared/adapters/clients.ts';
-import { Store } from '../shared/adapters/store.ts';
+import type { Store } from '../shared/adapters/store.ts';
 import { type Config, config } from '../shared/config.ts';
-import { ClusterError } from '../shared/kubernetes/errors.ts';
-import { TargetStore } from '../shared/target/store.ts';
+import { ClusterError } from '../shared/kubernetes/cluster-error.ts';
+import type { TargetStore } from '../shared/target/store.ts';
 import { CliError, exitCodes } from './exit-codes.ts';
 import { type EnvironmentSource, environmentSource } from './stack-env.ts';
 
@@ -46,6 +45,12 @@ function noProject(source: EnvironmentSource): CliError {
 export async function openBackend(): Promise<Backend> {
   const cfg = cliConfig();
   if (cfg.firestoreEmulatorHost) await requireEmulator('Firestore', cfg.firestoreEmulatorHost);
+  // Google's clients are loaded by the commands that use them, not by `switchyard --help`.
+  const [{ firestoreClient, pubsubClient }, { Store }, { TargetStore }] = await Promise.all([
+    import('../shared/adapters/clients.ts'),
+    import('../shared/adapters/store.ts'),
+    import('../shared/target/store.ts'),
+  ]);
   const db = firestoreClient(cfg);
   let pubsub: PubSub | undefined;
   return {

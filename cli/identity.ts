@@ -5,7 +5,6 @@
 // - on Google Cloud, from Application Default Credentials (GoogleAuth.getIdTokenClient): a service
 //   account, the metadata server, or a user's credentials impersonating a service account.
 import { userInfo } from 'node:os';
-import { GoogleAuth } from 'google-auth-library';
 import type { Config } from '../shared/config.ts';
 import { CliError, exitCodes } from './exit-codes.ts';
 
@@ -69,6 +68,7 @@ export async function callerIdToken(cfg: Config): Promise<string> {
     );
   }
   try {
+    const { GoogleAuth } = await import('google-auth-library');
     const client = await new GoogleAuth().getIdTokenClient(audience);
     return await client.idTokenProvider.fetchIdToken(audience);
   } catch (err) {

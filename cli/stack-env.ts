@@ -3,7 +3,7 @@
 // that `switchyard dev up` started (its stack.json), else nowhere (commands then say what to do).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultStateDir } from '../infra/local/stack.ts';
+import { defaultStateDir } from '../infra/local/paths.ts';
 
 /** How the CLI found its backend, for messages that say what to do when it cannot be reached. */
 export type EnvironmentSource =

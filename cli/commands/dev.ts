@@ -1,6 +1,7 @@
 // `switchyard dev up|down|status`: the local stack of real parts (LOCAL-STACK.md).
 import { Command, Option } from 'commander';
-import { firebasePorts, LocalStack, type StackStatus, stackEnv } from '../../infra/local/stack.ts';
+import { stackEnv } from '../../infra/local/env.ts';
+import type { LocalStack, StackStatus } from '../../infra/local/stack.ts';
 import { exitCodes } from '../exit-codes.ts';
 import { type OutputFormat, outputOption, parseOutputFormat, print } from '../output.ts';
 
@@ -30,8 +31,11 @@ export function devCommand(): Command {
       '--state-dir <dir>',
       'folder of the stack state (default: .switchyard/stack, or $SWITCHYARD_STACK_DIR)',
     );
-  const stackOf = (cmd: Command) =>
-    new LocalStack({ stateDir: cmd.optsWithGlobals().stateDir, preferredPorts: firebasePorts() });
+  // The stack's parts are loaded by these commands only, not by `switchyard --help`.
+  const stackOf = async (cmd: Command): Promise<LocalStack> => {
+    const { firebasePorts, LocalStack } = await import('../../infra/local/stack.ts');
+    return new LocalStack({ stateDir: cmd.optsWithGlobals().stateDir, preferredPorts: firebasePorts() });
+  };
 
   dev
     .command('up')
@@ -40,7 +44,7 @@ export function devCommand(): Command {
     )
     .addOption(outputOption())
     .action(async (opts: { output: OutputFormat }, cmd: Command) => {
-      const status = await stackOf(cmd).up();
+      const status = await (await stackOf(cmd)).up();
       print(opts.output, status, describe);
       if (Object.values(status.parts).some((p) => p.state !== 'running'))
         process.exitCode = exitCodes.failure;
@@ -50,7 +54,7 @@ export function devCommand(): Command {
     .command('down')
     .description('stop every part of the local stack; leaves no process behind')
     .action(async (_opts: unknown, cmd: Command) => {
-      await stackOf(cmd).down();
+      await (await stackOf(cmd)).down();
     });
 
   dev
@@ -64,7 +68,7 @@ export function devCommand(): Command {
         .argParser((v: string) => (v === 'env' ? v : parseOutputFormat(v))),
     )
     .action(async (opts: { output: OutputFormat | 'env' }, cmd: Command) => {
-      const status = await stackOf(cmd).status();
+      const status = await (await stackOf(cmd)).status();
       if (opts.output === 'env') {
         for (const line of exports(status)) process.stdout.write(`${line}\n`);
       } else {

@@ -4,8 +4,6 @@
 import { Command } from 'commander';
 import type { Release } from '../../shared/engine/release.ts';
 import { type EngineTarget, servicesOf } from '../../shared/engine/target.ts';
-import { KubernetesCluster } from '../../shared/kubernetes/cluster.ts';
-import { connect } from '../../shared/kubernetes/connect.ts';
 import type { WorkloadSnapshot } from '../../shared/kubernetes/types.ts';
 import { withBackend } from '../backend.ts';
 import { lookup } from '../lookup.ts';
@@ -24,6 +22,11 @@ export async function readCluster(
   let timer: NodeJS.Timeout | undefined;
   try {
     const read = (async () => {
+      // The Kubernetes client is loaded by the commands that read a cluster only.
+      const [{ KubernetesCluster }, { connect }] = await Promise.all([
+        import('../../shared/kubernetes/cluster.ts'),
+        import('../../shared/kubernetes/connect.ts'),
+      ]);
       const cluster = new KubernetesCluster(await connect(target.spec.cluster, kubeconfig));
       return cluster.snapshot(target.spec.namespace, target.spec.workload, servicesOf(target));
     })();

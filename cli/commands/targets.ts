@@ -15,7 +15,6 @@ import { checkClusterContexts, checkTemplateReferences } from '../../shared/targ
 import type { ReleaseTarget } from '../../shared/target/schema.ts';
 import type { TargetStore } from '../../shared/target/store.ts';
 import type { StoredTarget } from '../../shared/target/stored.ts';
-import { parseReleaseTargets } from '../../shared/target/yaml.ts';
 import { explainFailure, withBackend } from '../backend.ts';
 import { sendControl } from '../client.ts';
 import { CliError, exitCodes } from '../exit-codes.ts';
@@ -35,7 +34,7 @@ type FileResult =
   | { ok: false; file: string; errors: TargetError[] };
 
 /** Reads and validates a file; an unreadable file is one error of the input, like a syntax error. */
-function readTargets(file: string): FileResult {
+async function readTargets(file: string): Promise<FileResult> {
   let text: string;
   try {
     text = readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -48,6 +47,8 @@ function readTargets(file: string): FileResult {
     };
   }
   const name = file === '-' ? 'stdin' : file;
+  // The schemas (and CEL, for analysis conditions) are loaded by the commands that read a file only.
+  const { parseReleaseTargets } = await import('../../shared/target/yaml.ts');
   const parsed = parseReleaseTargets(text, name);
   return 'errors' in parsed
     ? { ok: false, file: name, errors: parsed.errors }
@@ -164,7 +165,7 @@ export function validateCommand(): Command {
     .addOption(fileOption())
     .addOption(outputOption())
     .action(async (opts: { filename: string; output: OutputFormat }) => {
-      const result = readTargets(opts.filename);
+      const result = await readTargets(opts.filename);
       if (!result.ok) return reportInvalid(opts.output, result, '');
       const unresolved = inFileOrder(
         await unresolvedForValidate(result),
@@ -236,7 +237,7 @@ export function applyCommand(): Command {
     )
     .addOption(outputOption())
     .action(async (opts: { filename: string; output: OutputFormat; timeout: number }) => {
-      const result = readTargets(opts.filename);
+      const result = await readTargets(opts.filename);
       if (!result.ok) return reportInvalid(opts.output, result, '; nothing was applied');
       const contexts = await unknownContexts(result, 'apply');
       const answer = await withStoreBackend(async (b): Promise<{ errors: TargetError[] } | RequestRecord> => {

@@ -19,10 +19,12 @@ import {
 } from './components/part.ts';
 import { backfill, type PrometheusState, prometheusPart } from './components/prometheus.ts';
 import { type RegistryState, registryEnv, registryPart } from './components/registry.ts';
+import { stackEnv } from './env.ts';
+import { defaultStateDir, repoRoot } from './paths.ts';
 import { portFreed, withLock } from './process.ts';
 import { localInstallationEnv, switchyardFunctions } from './switchyard.ts';
 
-export const repoRoot = resolve(import.meta.dirname, '../..');
+export { defaultStateDir, repoRoot, stackEnv };
 
 /** The emulator ports that firebase.json declares, which the default stack takes when free. */
 export function firebasePorts(): Partial<Record<string, number>> {
@@ -51,11 +53,6 @@ export function switchyardStack(overrides: Partial<FunctionsConfig> = {}): Funct
 
 /** Who may run every control command on a local target without spec.access (`switchyard dev`). */
 export const localOperators = 'domain:switchyard.local';
-
-/** Where `switchyard dev` keeps its stack unless SWITCHYARD_STACK_DIR says otherwise. */
-export function defaultStateDir(): string {
-  return process.env.SWITCHYARD_STACK_DIR ?? join(repoRoot, '.switchyard', 'stack');
-}
 
 interface PartStates {
   firestore?: ServerState;
@@ -375,28 +372,4 @@ function endpointsOf(file: StackFile): Endpoints {
 
 function envOf(file: StackFile): Record<string, string> {
   return stackEnv(endpointsOf(file));
-}
-
-/** The environment variables that point clients (and functions) at a stack's parts. */
-export function stackEnv(
-  status: Omit<Endpoints, 'issuerUrl' | 'registryUrl'> & {
-    issuerUrl?: string | null;
-    registryUrl?: string | null;
-  },
-): Record<string, string> {
-  // No metadata server here: without this, Google's clients probe for one and warn.
-  const env: Record<string, string> = {
-    GOOGLE_CLOUD_PROJECT: status.projectId,
-    METADATA_SERVER_DETECTION: 'none',
-  };
-  if (status.firestoreEmulatorHost) env.FIRESTORE_EMULATOR_HOST = status.firestoreEmulatorHost;
-  if (status.pubsubEmulatorHost) {
-    env.PUBSUB_EMULATOR_HOST = status.pubsubEmulatorHost;
-    env.PUBSUB_PROJECT_ID = status.projectId;
-  }
-  if (status.kubeconfig) env.KUBECONFIG = status.kubeconfig;
-  if (status.prometheusUrl) env.SWITCHYARD_PROMETHEUS_URL = status.prometheusUrl;
-  if (status.issuerUrl) Object.assign(env, issuerEnv(new URL(status.issuerUrl).host));
-  if (status.registryUrl) Object.assign(env, registryEnv(status.registryUrl));
-  return env;
 }
