@@ -91,7 +91,12 @@ export function pushCommand(): Command {
       }
       const registry = opts.delete ? null : localRegistryFor(repository);
       await withBackend(async (b) => {
-        const targets = await b.store.targetsForRepository(repository);
+        // The image goes to the stack's registry while the targets are looked up: the push is not
+        // held up by the warning, which says only what the intake will record.
+        const [targets] = await Promise.all([
+          b.store.targetsForRepository(repository),
+          registry ? pushLocally(image, registry, opts.tag) : undefined,
+        ]);
         if (targets.length === 0) {
           process.stderr.write(
             `switchyard push: warning: no target names repository ${repository}, so the push will be recorded as ignored; \`switchyard targets\` lists targets\n`,
@@ -104,7 +109,6 @@ export function pushCommand(): Command {
               ? `; targets ${names.join(', ')} release it (\`switchyard watch <target>\` follows one)`
               : '';
         if (registry) {
-          await pushLocally(image, registry, opts.tag);
           print(
             opts.output,
             {
