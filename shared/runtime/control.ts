@@ -79,6 +79,15 @@ function applyCommand(
   identity: Identity,
   after: After,
 ): Promise<ControlResult | Claimed> {
+  // A command that starts a release (retry, restart, undo) records whether its target is in a
+  // release train, as a push does: the indexed query runs once, outside the transaction.
+  const dependedOn = startsRelease(msg.command)
+    ? d.store
+        .dependentsOf(msg.target)
+        .then((ts) => ts.length > 0)
+        // Unknown is taken as no: the release's train waits then look again by themselves.
+        .catch(() => false)
+    : Promise.resolve(false);
   return d.store.transaction(async (tx): Promise<ControlResult | Claimed> => {
     after.toWake.length = 0;
     after.toAnnounce.length = 0;
@@ -120,10 +129,16 @@ function applyCommand(
         releaseId: release?.id ?? null,
       });
     }
-    const next = writeOutcome(d, tx, msg, outcome, after);
+    const inTrain =
+      outcome.kind === 'started' && ((target.spec.dependsOn?.length ?? 0) > 0 || (await dependedOn));
+    const written = inTrain ? { ...outcome, release: { ...outcome.release, inTrain: true } } : outcome;
+    const next = writeOutcome(d, tx, msg, written, after);
     return record({ outcome: 'applied', reason: null, releaseId: next.id });
   });
 }
+
+const startsRelease = (command: ControlMessage['command']) =>
+  command === 'retry' || command === 'restart' || command === 'undo';
 
 /** What a command addresses, read in its transaction. */
 interface Addressed {

@@ -204,6 +204,11 @@ describe('release trains', () => {
     const dependent = await bff.waitRelease(`${bff.name}-1`);
     expect([be.version, be.phase, dependent.phase]).toEqual(['7', 'Succeeded', 'Succeeded']);
     expect(dependent.switchedAt).toBeGreaterThan(be.switchedAt!);
+    // Releases a push or a control command starts say they are in a train (their transitions wake it).
+    expect([be.inTrain, dependent.inTrain]).toEqual([true, true]);
+    const restart = await backend.answer(await backend.control('restart', { reason: 'new pods' }));
+    expect(restart.outcome).toBe('applied');
+    expect((await backend.waitRelease(restart.releaseId!)).inTrain).toBe(true);
   });
 });
 
