@@ -89,7 +89,8 @@ async function dependentReleases(
   release: Release,
 ): Promise<DependentRelease[] | null> {
   const version = trainVersion(release);
-  if (release.phase !== 'ScalingDown' || !version) return null;
+  // Only a release of a target in a train (recorded when it was made) has dependents to look for.
+  if (release.phase !== 'ScalingDown' || !version || !release.inTrain) return null;
   const direct = await d.store.dependentsOf(target.name);
   if (direct.length === 0) return null;
   const holds = downstreamRollback(d, new Set([target.name]));
