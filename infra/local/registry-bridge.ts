@@ -3,12 +3,17 @@
 // publish it (registry-events.ts), to the Pub/Sub emulator the stack's state file names at that
 // moment (so a restarted emulator is found). Every message published is appended to
 // <dir>/published.jsonl with its message id, for tests that follow a push by its message.
-// A failed publish answers 500, and the registry sends the events again.
+// A failed publish answers 500, and the registry sends the events again. The registry sends its
+// push event once the manifest is stored, a moment before it links the tag; Artifact Registry
+// publishes once the push is done. So a tagged push is published once the tag resolves to its
+// digest (waited for a few seconds at most): else the intake, which checks the tag, could find it
+// missing and refuse the push as stale.
 // Usage: node infra/local/registry-bridge.ts <stateDir> <dir> <port> <registry host>
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { gcrMessagesOf } from './registry-events.ts';
+import { manifestTypes } from '../../shared/registry/image.ts';
+import { type GcrMessage, gcrMessagesOf } from './registry-events.ts';
 
 const [stateDir, dir, portText, host] = process.argv.slice(2);
 if (!stateDir || !dir || !host || !(Number(portText) > 0)) {
@@ -18,13 +23,40 @@ if (!stateDir || !dir || !host || !(Number(portText) > 0)) {
 mkdirSync(dir, { recursive: true });
 const journal = join(dir, 'published.jsonl');
 
+function stackFile(): {
+  projectId: string;
+  parts: { pubsub?: { host: string }; registry?: { host: string } };
+} {
+  return JSON.parse(readFileSync(join(stateDir!, 'stack.json'), 'utf8'));
+}
+
 function pubsub(): { host: string; projectId: string } {
-  const file = JSON.parse(readFileSync(join(stateDir!, 'stack.json'), 'utf8')) as {
-    projectId: string;
-    parts: { pubsub?: { host: string } };
-  };
+  const file = stackFile();
   if (!file.parts.pubsub) throw new Error('the stack has no Pub/Sub emulator running');
   return { host: file.parts.pubsub.host, projectId: file.projectId };
+}
+
+/** Waits (at most `timeoutMs`) until the message's tag resolves to its digest in the registry. */
+async function tagLinked(message: GcrMessage, timeoutMs = 5000): Promise<boolean> {
+  if (!message.tag) return true;
+  const registry = stackFile().parts.registry?.host;
+  if (!registry) return false;
+  const [name, tag] = [
+    message.tag.slice(host!.length + 1, message.tag.lastIndexOf(':')),
+    message.tag.slice(message.tag.lastIndexOf(':') + 1),
+  ];
+  const digest = message.digest.slice(message.digest.indexOf('@') + 1);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await fetch(`http://${registry}/v2/${name}/manifests/${tag}`, {
+      method: 'HEAD',
+      headers: { accept: manifestTypes.join(', ') },
+      signal: AbortSignal.timeout(1000),
+    }).catch(() => null);
+    if (r?.headers.get('docker-content-digest') === digest) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
 }
 
 async function publish(message: object): Promise<string> {
@@ -56,6 +88,8 @@ const server = createServer((req, res) => {
       try {
         const messages = gcrMessagesOf(JSON.parse(Buffer.concat(chunks).toString('utf8')), host);
         for (const message of messages) {
+          if (!(await tagLinked(message)))
+            process.stderr.write(`bridge: ${message.tag} still unlinked; published anyway\n`);
           const messageId = await publish(message);
           appendFileSync(journal, `${JSON.stringify({ messageId, message, at: Date.now() })}\n`);
           process.stdout.write(`published ${messageId}: ${JSON.stringify(message)}\n`);
