@@ -2,7 +2,7 @@
 // installation's address (the stack's, where a stand-in for Slack listens), each release train in one
 // thread of the channel under one parent, failures also shown in the channel, the token sent as a
 // bearer token and kept nowhere in Firestore.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../infra/local/process.ts';
 import { collections } from '../../shared/adapters/collections.ts';
 import type { Release } from '../../shared/engine/release.ts';
@@ -12,8 +12,8 @@ import type { SlackThreadRecord } from '../../shared/runtime/slack-threads.ts';
 import { topology } from '../../shared/topology.ts';
 import { testPubSub } from '../support/clients.ts';
 import { grantSecret, mountSecret } from '../support/installation.ts';
-import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
-import { type Fixture, type FixtureOptions, releaseFixture } from '../support/release.ts';
+import { watchedMembers } from '../support/members.ts';
+import type { Fixture } from '../support/release.ts';
 import { channelIdOf, type SlackPost, type SlackStandIn, startSlackStandIn } from '../support/slack.ts';
 import { slackApiOf, stack } from '../support/stack.ts';
 
@@ -23,19 +23,8 @@ beforeAll(async () => {
 });
 afterAll(() => slack?.close());
 
-let members: { f: Fixture; invariants: InvariantChecker }[] = [];
-afterEach(async () => {
-  const results = await Promise.all(members.map((m) => m.invariants.stop()));
-  await Promise.all(members.map((m) => m.f.close()));
-  members = [];
-  expect(results.flatMap((r) => r.violations)).toEqual([]);
-});
-
-async function member(prefix: string, opts: FixtureOptions): Promise<Fixture> {
-  const f = await releaseFixture(prefix, opts);
-  members.push({ f, invariants: watchInvariants(f) });
-  return f;
-}
+/** Every member is watched by the invariant checker while its test runs. */
+const member = watchedMembers();
 
 /** Waits until every notification of the releases has finished (delivered or given up). */
 async function settled(f: Fixture, releases: Release[]): Promise<NotificationRecord[]> {

@@ -2,31 +2,18 @@
 // a version only after the dependency's release of that version has switched, whatever order the
 // pushes came in, and is aborted before it takes traffic when the dependency's release fails. The
 // invariant checker samples every member's active Service throughout.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LocalStack } from '../../infra/local/stack.ts';
 import type { Release } from '../../shared/engine/release.ts';
 import { trainBackstopMs } from '../../shared/engine/trains.ts';
 import { TargetStore } from '../../shared/target/store.ts';
 import { validateReleaseTarget } from '../../shared/target/validate.ts';
-import { type InvariantChecker, watchInvariants } from '../support/invariants.ts';
-import { type Fixture, type FixtureOptions, releaseFixture } from '../support/release.ts';
+import { watchedMembers } from '../support/members.ts';
 import { stack, uniqueId } from '../support/stack.ts';
 
 const revisionLabel = 'switchyard.dev/revision';
-let members: { f: Fixture; invariants: InvariantChecker }[] = [];
-
-afterEach(async () => {
-  const results = await Promise.all(members.map((m) => m.invariants.stop()));
-  await Promise.all(members.map((m) => m.f.close()));
-  members = [];
-  expect(results.flatMap((r) => r.violations)).toEqual([]);
-});
-
-async function member(prefix: string, opts: FixtureOptions = {}): Promise<Fixture> {
-  const f = await releaseFixture(prefix, opts);
-  members.push({ f, invariants: watchInvariants(f) });
-  return f;
-}
+/** Every member is watched by the invariant checker while its test runs. */
+const member = watchedMembers();
 
 /** When the release entered `phase` first, from its history. */
 const entered = (r: Release, phase: string) => r.history.find((h) => h.to === phase)?.at;

@@ -97,23 +97,7 @@ export function apiTarget(prometheusUrl: string, job: string): ReleaseTargetInpu
           prePromotionAnalysis: { templates: [{ templateName: 'error-rate' }] },
         },
       },
-      analysis: {
-        templates: [
-          {
-            name: 'error-rate',
-            metrics: [
-              {
-                name: 'error-rate',
-                count: 2,
-                interval: '1s',
-                successCondition: 'result[0] < 0.05',
-                failureLimit: 0,
-                provider: { prometheus: { address: prometheusUrl, query: errorRateQuery(job) } },
-              },
-            ],
-          },
-        ],
-      },
+      analysis: { templates: [errorRateTemplate(prometheusUrl, job)] },
     },
   };
 }
